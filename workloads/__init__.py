@@ -1,0 +1,1 @@
+"""PyTorch training workloads. Models live here and nowhere else; see README.md."""
