@@ -1,0 +1,1 @@
+"""Hardware detection: what machine a run happened on (CPU, memory, GPUs, software versions)."""
