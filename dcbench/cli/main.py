@@ -75,6 +75,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         sys.stderr.write("dcbench: interrupted\n")
         return 130
+    except BrokenPipeError:  # e.g. `dcbench results export | head`
+        return 0
 
 
 if __name__ == "__main__":
