@@ -122,7 +122,14 @@ def _run_in_process(config: BenchConfig, store_path: Path, args: argparse.Namesp
         print(json.dumps(summary), flush=True)
     else:
         print_summaries([summary])
-    return 0 if summary["status"] == "ok" else 1
+    return _exit_code([summary])
+
+
+def _exit_code(summaries: list[dict[str, Any]]) -> int:
+    """0 when every run is ok, 130 when one was interrupted (Ctrl-C), else 1."""
+    if any(s["status"] == "interrupted" for s in summaries):
+        return 130
+    return 0 if all(s["status"] == "ok" for s in summaries) else 1
 
 
 def _child_argv(args: argparse.Namespace, workload: str, store_path: Path) -> list[str]:
@@ -173,4 +180,4 @@ def _run_children(names: list[str], store_path: Path, args: argparse.Namespace) 
         advance(None)
     if not args.json:
         print_summaries(summaries)
-    return 0 if all(s["status"] == "ok" for s in summaries) else 1
+    return _exit_code(summaries)
