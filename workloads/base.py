@@ -85,6 +85,11 @@ class Workload(ABC):
     def counted_flops_per_step(self) -> float:
         """FLOPs of one forward + backward as counted by torch.utils.flop_counter.FlopCounterMode."""
 
+    def counted_flops_note(self) -> str | None:
+        """After ``counted_flops_per_step()``: one line saying why the count cannot match the
+        analytic FLOPs (e.g. attention the counter has no formula for), or None when it should."""
+        return None
+
     def input_pipeline_stats(self) -> InputPipelineStats | None:
         """Loader statistics when reading from disk; None for synthetic in-memory data."""
         return None
