@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -73,37 +72,52 @@ def _get(summary: dict[str, Any], dotted: str) -> Any:
     return node
 
 
+def _notes(summaries: list[dict[str, Any]]) -> list[str]:
+    """Per-run notes, with a note shared by every run printed once."""
+    per_run: list[tuple[str, str]] = []
+    for s in summaries:
+        name = s["workload"]
+        if _get(s, "flops.peak_source"):
+            per_run.append((name, f"[dim]MFU against {_get(s, 'flops.peak_source')}[/dim]"))
+        if _get(s, "flops.counter_note"):
+            per_run.append((name, f"[dim]FLOP count: {_get(s, 'flops.counter_note')}[/dim]"))
+        if _get(s, "energy.null_reason"):
+            per_run.append((name, f"[dim]energy not measured: {_get(s, 'energy.null_reason')}[/dim]"))
+        for warning in s.get("warnings") or []:
+            per_run.append((name, f"[yellow]warning: {warning}[/yellow]"))
+        if s.get("error"):
+            per_run.append((name, f"[red]{s['status']}: {str(s['error']).splitlines()[0]}[/red]"))
+    names = {s["workload"] for s in summaries}
+    shared = [note for note in dict.fromkeys(n for _, n in per_run)
+              if len(names) > 1 and {w for w, n in per_run if n == note} == names]
+    lines = [f"all: {note}" for note in shared]
+    lines += [f"{w}: {n}" for w, n in per_run if n not in shared]
+    return lines
+
+
 def print_summaries(summaries: list[dict[str, Any]]) -> None:
-    """Print one table row per run, then any warnings and errors, to stdout."""
+    """Print one table row per run, then the notes (peak source, energy, warnings, errors)."""
     console = Console()
-    table = Table(title="dcbench bench", title_justify="left")
-    for col in ("run", "workload", "size", "device", "dtype", "batch", "status",
-                "median ms", "p95 ms", "CV", "samples/s", "tokens/s", "TFLOP/s", "MFU",
-                "peak RSS MiB", "energy J"):
-        table.add_column(col, justify="right" if col[0].islower() and col not in
-                         ("run", "workload", "size", "device", "dtype", "status") else "left")
+    if not console.is_terminal:
+        console = Console(width=max(console.width, 140))  # files and pipes: don't squeeze the table
+    table = Table(title="dcbench bench", title_justify="left", show_edge=False)
+    for col in ("workload", "run", "status", "batch", "step ms", "p95 ms", "samples/s",
+                "tokens/s", "TFLOP/s", "MFU", "RSS MiB", "energy J"):
+        table.add_column(col, justify="left" if col in ("workload", "run", "status") else "right",
+                         no_wrap=True)
     for s in summaries:
         mfu = _get(s, "flops.mfu")
-        cv = _get(s, "step_time_s.cv")
         table.add_row(
-            str(s.get("run_id") or "-"), s["workload"], str(s.get("size")), str(s.get("device")),
-            str(s.get("dtype")), str(s.get("batch_size") or "-"), s["status"],
+            s["workload"], f"{s.get('size')} {s.get('device')} {s.get('dtype')}", s["status"],
+            str(s.get("batch_size") or "-"),
             _fmt(_get(s, "step_time_s.median"), 1e-3), _fmt(_get(s, "step_time_s.p95"), 1e-3),
-            "-" if cv is None else f"{cv:.1%}",
             _fmt(_get(s, "throughput.samples_per_s")), _fmt(_get(s, "throughput.tokens_per_s")),
             _fmt(_get(s, "flops.achieved_per_s"), 1e12), "-" if mfu is None else f"{mfu:.1%}",
             _fmt(_get(s, "memory.peak_host_rss_bytes"), 2**20, 4), _fmt(_get(s, "energy.total_j")),
         )
     console.print(table)
-    for s in summaries:
-        peak_source = _get(s, "flops.peak_source")
-        if peak_source:
-            console.print(f"[dim]{s['workload']}: MFU against {peak_source}[/dim]")
-        if _get(s, "energy.null_reason"):
-            console.print(f"[dim]{s['workload']}: energy not measured: {_get(s, 'energy.null_reason')}[/dim]")
-        for warning in s.get("warnings") or []:
-            console.print(f"[yellow]{s['workload']}: warning: {warning}[/yellow]")
-        if s.get("error"):
-            console.print(f"[red]{s['workload']}: {s['status']}: {str(s['error']).splitlines()[0]}[/red]")
-    if not sys.stdout.isatty():
-        sys.stdout.flush()
+    for line in _notes(summaries):
+        console.print(line)
+    stored = [s["run_id"] for s in summaries if s.get("run_id")]
+    if stored:
+        console.print(f"[dim]stored {len(stored)} run(s): {', '.join(stored)} (dcbench results show RUN)[/dim]")

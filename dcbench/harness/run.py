@@ -47,6 +47,7 @@ class RunMeasurements:
     losses: list[float] = field(default_factory=list)
     analytic_flops_per_step: float | None = None
     counted_flops_per_step: float | None = None
+    counted_flops_note: str | None = None  # why the count cannot match (e.g. attention counted as 0)
     peak_device_allocated_bytes: int | None = None
     peak_device_reserved_bytes: int | None = None
     peak_host_rss_bytes: int | None = None
@@ -185,6 +186,7 @@ def measure(
         run.losses = [tensor_to_float(loss) for loss in losses]
         run.peak_device_allocated_bytes, run.peak_device_reserved_bytes = peak_device_memory(device)
         run.counted_flops_per_step = float(workload.counted_flops_per_step())
+        run.counted_flops_note = workload.counted_flops_note()
         stats = workload.input_pipeline_stats()
         if stats is not None:
             run.input_pipeline = {

@@ -48,7 +48,7 @@ def build_summary(run: RunMeasurements, peak: PeakFlops | None, run_id: str | No
     agreement = None
     if run.analytic_flops_per_step and run.counted_flops_per_step:
         agreement = run.counted_flops_per_step / run.analytic_flops_per_step - 1.0
-        if abs(agreement) > FLOP_AGREEMENT_WARN:
+        if abs(agreement) > FLOP_AGREEMENT_WARN and run.counted_flops_note is None:
             warnings.append(
                 f"counted FLOPs differ from analytic by {agreement:+.1%} (see docs/workloads.md)"
             )
@@ -76,6 +76,7 @@ def build_summary(run: RunMeasurements, peak: PeakFlops | None, run_id: str | No
             "per_step_analytic": run.analytic_flops_per_step,
             "per_step_counted": run.counted_flops_per_step,
             "counted_vs_analytic": agreement,
+            "counter_note": run.counted_flops_note,
             "achieved_per_s": achieved,
             "peak_per_s": peak.flops_per_s if peak else None,
             "peak_source": peak.source if peak else None,
@@ -98,6 +99,10 @@ def build_summary(run: RunMeasurements, peak: PeakFlops | None, run_id: str | No
         },
         "input_pipeline": run.input_pipeline,
         "auto_batch": run.auto_batch,
-        "telemetry": {"samples": telemetry.get("samples", 0), **{k: v for k, v in telemetry.items() if k != "warnings"}},
+        "telemetry": {
+            "samples": len(run.timeline.samples) if run.timeline is not None else 0,
+            "sample_hz": cfg.sample_hz,
+            **{k: v for k, v in telemetry.items() if k != "warnings"},
+        },
         "warnings": warnings,
     }
