@@ -201,7 +201,7 @@ def measure(
         raise
     except KeyboardInterrupt:
         run.status = "interrupted"
-        run.error = "interrupted (Ctrl-C) after {} measured steps".format(len(run.step_times_s))
+        run.error = f"interrupted (Ctrl-C) after {len(run.step_times_s)} measured steps"
     except Exception as err:  # recorded in the run; one failure never kills a suite
         if is_out_of_memory(err):
             run.status = "oom"
