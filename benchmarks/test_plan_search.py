@@ -51,3 +51,13 @@ def test_layout_evaluation_throughput(benchmark) -> None:  # type: ignore[no-unt
     benchmark.group = "plan-search"
     benchmark(evaluate, model, hw, grid, fabric, MemoryAssumptions())
     _record(benchmark, len(grid))
+
+
+def test_deadline_search_405b_on_h100(benchmark) -> None:  # type: ignore[no-untyped-def]
+    """plan(days=...): the fewest whole H100 nodes that train Llama 3 405B on 15.6T tokens in 90 days
+    (probes of the GPU-count ladder, the scan between probes, and sizing)."""
+    request = PlanRequest("llama3-405b", tokens="15.6T", gpu="h100", days=90, top=5)
+    benchmark.group = "plan-deadline"
+    result = benchmark(plan, request)
+    assert result.time_to_train_days <= 90 and result.gpus % 8 == 0
+    _record(benchmark, result.layouts_evaluated)

@@ -112,9 +112,8 @@ def check_product(gpus: int, tp: int | None, pp: int | None, cp: int | None, dp:
     if gpus % product:
         lower = gpus // product * product
         options = [f"--gpus {n}" for n in (lower, lower + product) if n > 0]
-        raise InfeasibleError(
-            f"{gpus} GPUs do not divide into {text} = {product}; try {' or '.join(options)}"
-        )
+        split = f"by {text}" if len(known) == 1 else f"into {text} = {product}"
+        raise InfeasibleError(f"{gpus} GPUs do not divide {split}; try {' or '.join(options)}")
 
 
 def check_batch(global_batch: int, dp: int | None, microbatch: int | None) -> None:

@@ -6,11 +6,8 @@ ranks them by time (at a fixed GPU count, cost and energy under the sizing
 model are proportional to time, so they rank the same) and sizes the winner.
 
 * ``gpus=N``: the best layouts on exactly N GPUs.
-* ``days=D``: the fewest GPUs, in whole nodes, that train the tokens within D days.
-  Node counts are tried on a ladder of ``2**(1/16)`` (about 4.4%) steps from a
-  compute lower bound, then one by one below the first rung that meets the
-  deadline. With ``objective`` ``cost`` or ``energy``, counts up to 25% above
-  the fewest are sized and the cheapest (or least energy) wins.
+* ``days=D``: the fewest GPUs, in whole nodes, that train the tokens within D days
+  (:mod:`simulator.deadline`, over the counts of :mod:`simulator.counts`).
 """
 
 from __future__ import annotations
@@ -22,6 +19,8 @@ import numpy as np
 
 from dcbench.errors import InfeasibleError, UsageError
 from simulator import feasibility
+from simulator.counts import feasible_counts, first_count
+from simulator.deadline import plan_for_deadline
 from simulator.flops import (
     RECOMPUTE_MODES,
     hardware_flops_per_token,
@@ -43,55 +42,28 @@ from simulator.result import Candidate, Flops, PlanResult, candidate
 from simulator.search import Evaluation, rank
 from simulator.units import format_bytes
 
-LADDER_STEP = 2 ** (1 / 16)
-OBJECTIVE_WINDOW = 1.25  # cost/energy objective: GPU counts up to 25% above the fewest
+NEARBY_TRIES = 64  # candidate counts checked on each side for "nearest GPU counts that work"
 
 
 def _nearest_counts(setup: PlanSetup, gpus: int) -> str:
-    """'96 or 104': the nearest GPU counts (in whole nodes) that have a valid layout."""
+    """'96 or 104': the nearest GPU counts (whole nodes from one node up) that have a valid layout."""
     gpn = setup.hardware.gpus_per_node
+    counts = feasible_counts(setup, whole_nodes=gpus >= gpn)
     found: list[int] = []
-    for direction in (-1, 1):
-        n = (gpus // gpn + (1 if direction > 0 else 0)) * gpn
-        for _ in range(256):
-            if n <= 0 or n > MAX_GPUS:
+    for side in (counts[counts < gpus][::-1][:NEARBY_TRIES], counts[counts > gpus][:NEARBY_TRIES]):
+        for count in side.tolist():
+            if evaluate_counts(setup, [count]) is not None:
+                found.append(count)
                 break
-            if n != gpus and evaluate_counts(setup, [n]) is not None:
-                found.append(n)
-                break
-            n += direction * gpn
     return " or ".join(str(n) for n in sorted(found)) or "none nearby"
 
 
-def _node_ladder(start_nodes: int, max_nodes: int) -> list[int]:
-    rungs: list[int] = []
-    x = float(max(start_nodes, 1))
-    while x <= max_nodes:
-        rung = math.ceil(x)
-        if not rungs or rung > rungs[-1]:
-            rungs.append(rung)
-        x *= LADDER_STEP
-    return rungs
-
-
 def _smallest_fitting(setup: PlanSetup, above: int) -> int | None:
-    """The fewest GPUs above ``above`` with a fitting layout: powers of two within a node,
-    then whole nodes (a ladder, then node by node below the first rung that fits)."""
+    """The fewest GPUs above ``above`` with a fitting layout: powers of two within a node, then whole nodes."""
     gpn = setup.hardware.gpus_per_node
-
-    def fits(count: int) -> bool:
-        ev = evaluate_counts(setup, [count])
-        return ev is not None and bool(ev.fits.any())
-
-    for count in (2**i for i in range(8)):
-        if above < count < gpn and fits(count):
-            return count
-    previous = above // gpn
-    for nodes in _node_ladder(max(previous, 1), MAX_GPUS // gpn):
-        if nodes * gpn > above and fits(nodes * gpn):
-            return next(n * gpn for n in range(previous + 1, nodes + 1) if n * gpn > above and fits(n * gpn))
-        previous = nodes
-    return None
+    counts = feasible_counts(setup, whole_nodes=False)
+    counts = counts[((counts < gpn) & ((counts & (counts - 1)) == 0)) | (counts % gpn == 0)]
+    return first_count(setup, counts, limit_s=math.inf, start=above + 1).gpus
 
 
 def _no_fit_error(setup: PlanSetup, gpus: int, ev: Evaluation) -> InfeasibleError:
@@ -126,107 +98,21 @@ def _at_gpus(setup: PlanSetup, req: PlanRequest, gpus: int) -> tuple[Evaluation,
     return ev, rank(ev, train_time(setup, ev), req.top), len(ev.grid)
 
 
-def _deadline(setup: PlanSetup, req: PlanRequest, deadline_s: float) -> tuple[Evaluation, np.ndarray, int]:
-    hw, model = setup.hardware, setup.model
-    gpn = hw.gpus_per_node
-    if setup.override and setup.override.achieved_flops_per_gpu:
-        rate = setup.override.achieved_flops_per_gpu
-    elif setup.override and setup.override.mfu:
-        rate = hw.peak() * setup.override.mfu
-    else:
-        rate = hw.peak() * hw.efficiency.matmul_peak_fraction
-    lower_gpus = setup.tokens * model_flops_per_token(model) / (deadline_s * rate)
-    if lower_gpus > MAX_GPUS:
-        raise InfeasibleError(
-            f"{deadline_s / 86400:g} days needs at least {lower_gpus:,.0f} GPUs even at "
-            f"{rate / 1e12:g} TFLOP/s each, above the search ceiling of {MAX_GPUS:,}; allow more days"
-        )
-    evaluated = 0
-    best: tuple[float, int] | None = None
-    stall = 0
-    previous = max(math.floor(lower_gpus / gpn), 1) - 1
-    found: tuple[int, Evaluation] | None = None
-    for nodes in _node_ladder(previous + 1, MAX_GPUS // gpn):
-        ev = evaluate_counts(setup, [nodes * gpn])
-        if ev is not None:
-            evaluated += len(ev.grid)
-            times = np.where(ev.fits, train_time(setup, ev), np.inf)
-            fastest = float(times.min())
-            if fastest <= deadline_s:
-                found = (nodes * gpn, ev)
-                break
-            if best is None or fastest < best[0] * (1 - 1e-3):
-                best, stall = (fastest, nodes * gpn), 0
-            else:
-                stall += 1
-        if stall > 48:  # three doublings without getting faster
-            break
-        previous = nodes
-    if found is None:
-        days = deadline_s / 86400
-        if best is None or not math.isfinite(best[0]):
-            raise InfeasibleError(f"{model.name} fits on no GPU count up to {MAX_GPUS} with these settings")
-        raise InfeasibleError(
-            f"no GPU count meets {days:g} days: the fastest found is {best[0] / 86400:.1f} days "
-            f"on {best[1]} GPUs (a global batch of {setup.batch} sequences caps data parallelism); "
-            "allow more days, a larger --global-batch or fewer fixed layout dimensions"
-        )
-    gpus, ev = found
-    for nodes in range(previous + 1, gpus // gpn):  # every node count below the rung that meets it
-        ev_n = evaluate_counts(setup, [nodes * gpn])
-        if ev_n is None:
-            continue
-        evaluated += len(ev_n.grid)
-        if (np.where(ev_n.fits, train_time(setup, ev_n), np.inf) <= deadline_s).any():
-            gpus, ev = nodes * gpn, ev_n
-            break
-    if req.objective != "time":
-        gpus, ev, extra = _cheapest(setup, req, gpus, ev, deadline_s)
-        evaluated += extra
-    order = rank(ev, train_time(setup, ev), req.top)
-    return ev, order, evaluated
-
-
-def _objective_value(setup: PlanSetup, req: PlanRequest, ev: Evaluation, index: int) -> float:
-    chosen = candidate(ev, index, rank=1, tokens=setup.tokens, source=setup.source)
-    sizing = size_everything(
-        model=setup.model, hardware=setup.hardware, chosen=chosen, tokens=setup.tokens,
-        training_flops=model_flops_per_token(setup.model) * setup.tokens, assumptions=setup.sizing,
-        bytes_per_sample=req.bytes_per_sample,
-    )
-    return sizing.cost.total_usd if req.objective == "cost" else sizing.power.energy_j
-
-
-def _cheapest(setup: PlanSetup, req: PlanRequest, gpus: int, ev: Evaluation, deadline_s: float) -> tuple[int, Evaluation, int]:
-    """Among GPU counts up to OBJECTIVE_WINDOW above ``gpus`` that meet the deadline, the cheapest."""
-    gpn = setup.hardware.gpus_per_node
-    top = int(rank(ev, train_time(setup, ev), 1)[0])
-    best = (_objective_value(setup, req, ev, top), gpus, ev)
-    evaluated = 0
-    for nodes in _node_ladder(gpus // gpn + 1, int(gpus * OBJECTIVE_WINDOW) // gpn):
-        ev_n = evaluate_counts(setup, [nodes * gpn])
-        if ev_n is None:
-            continue
-        evaluated += len(ev_n.grid)
-        times = np.where(ev_n.fits, train_time(setup, ev_n), np.inf)
-        if not (times <= deadline_s).any():
-            continue
-        index = int(np.argmin(times))
-        value = _objective_value(setup, req, ev_n, index)
-        if value < best[0]:
-            best = (value, nodes * gpn, ev_n)
-    return best[1], best[2], evaluated
-
-
 def _notes(setup: PlanSetup, chosen: Candidate) -> tuple[str, ...]:
     notes: list[str] = []
     if not setup.batch_fixed and chosen.parallelism.global_batch != setup.batch:
         notes.append(
-            f"global batch rounded up from {setup.batch} to {chosen.parallelism.global_batch} sequences "
+            f"global batch rounded from {setup.batch} to {chosen.parallelism.global_batch} sequences "
             "to divide into dp x microbatch; fix it with --global-batch"
         )
     if setup.source != "roofline":
         notes.append(f"step time from the efficiency override ({setup.source}), not the roofline")
+    eff = setup.hardware.efficiency
+    if setup.source == "roofline" and not eff.calibrated:
+        notes.append(
+            f"{setup.hardware.name}: roofline efficiency not calibrated on this GPU ({eff.source or 'no source given'}); "
+            "times are estimates: pass --mfu or --achieved-tflops, or a measured profile"
+        )
     if setup.hardware.unverified:
         notes.append(f"{setup.hardware.name} figures from secondary sources: {', '.join(setup.hardware.unverified)}")
     if not chosen.fits:
@@ -249,7 +135,7 @@ def plan(request: PlanRequest) -> PlanResult:
     else:
         days = positive_float("days", request.days)
         deadline_s = float(days or 0.0) * 86400.0
-        ev, order, evaluated = _deadline(setup, request, deadline_s)
+        ev, order, evaluated = plan_for_deadline(setup, request, deadline_s)
 
     candidates = tuple(
         candidate(ev, int(i), rank=r + 1, tokens=setup.tokens, source=setup.source) for r, i in enumerate(order)

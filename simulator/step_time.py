@@ -192,7 +192,8 @@ def step_times(
     cp_comm = m * cp_stage
     pp_comm = m * pp_microbatch
     dp_comm = m * zero_exposed + dp_exposed_step
-    bubble = pipeline - compute - tp_comm - cp_comm - pp_comm - m * zero_exposed
+    # Without pipelining there is no bubble; the subtraction would leave rounding noise (even -0.0).
+    bubble = np.where(p > 1, np.maximum(pipeline - compute - tp_comm - cp_comm - pp_comm - m * zero_exposed, 0.0), 0.0)
     return StepTimes(
         step_time_s=pipeline + dp_exposed_step + optimizer,
         compute_s=compute,

@@ -35,15 +35,30 @@ def hardware_dict(spec: Any) -> dict[str, Any]:
     return out
 
 
+WIDE = 110  # columns from which `hw list` also shows aliases, GPUs per node and network
+
+
+def _table(title: str) -> Any:
+    from rich import box
+    from rich.table import Table
+
+    return Table(
+        title=title, title_justify="left", box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False,
+        padding=(0, 1), collapse_padding=True,
+    )
+
+
 def _show(spec: Any) -> None:
     from rich.console import Console
-    from rich.table import Table
 
     from simulator.units import format_bytes, format_rate
 
-    table = Table(title=spec.name, title_justify="left")
+    console = Console(highlight=False)
+    aliases = f" · aliases: {', '.join(spec.aliases)}" if spec.aliases else ""
+    console.print(f"[bold]{spec.name}[/] ({spec.vendor or 'vendor unknown'}){aliases}")
+    figures = _table("figures")
     for column in ("figure", "value", "source"):
-        table.add_column(column)
+        figures.add_column(column, no_wrap=column != "source", overflow="fold")
     rows: list[tuple[str, str]] = [
         *((f"dense_flops_per_s.{k}", format_rate(v, "FLOP/s")) for k, v in spec.dense_flops_per_s.items()),
         ("hbm_bytes", format_bytes(spec.hbm_bytes)),
@@ -56,12 +71,20 @@ def _show(spec: Any) -> None:
     ]
     for key, value in rows:
         mark = " (unverified)" if key in spec.unverified else ""
-        table.add_row(key, value, spec.sources.get(key, "") + mark)
+        figures.add_row(key, value, spec.sources.get(key, "") + mark)
+    console.print()
+    console.print(figures)
     eff = spec.efficiency
+    status = "calibrated on this GPU" if eff.calibrated else "NOT calibrated on this GPU"
+    console.print()
+    console.print(f"[bold]roofline efficiency[/]: {status}; {eff.source or 'no source given'}")
+    fractions = _table("")
+    fractions.add_column("fraction", no_wrap=True)
+    fractions.add_column("value", justify="right", no_wrap=True)
     for key, value in eff.model_dump().items():
-        if key != "source":
-            table.add_row(f"efficiency.{key}", f"{value:g}", eff.source)
-    Console(highlight=False).print(table)
+        if key not in ("source", "calibrated"):
+            fractions.add_row(key, f"{value:g}")
+    console.print(fractions)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -80,18 +103,26 @@ def run(args: argparse.Namespace) -> int:
         print_json([hardware_dict(s) for s in specs])
         return 0
     from rich.console import Console
-    from rich.table import Table
 
     from simulator.units import format_bytes, format_rate
 
-    table = Table(title="dcbench accelerator catalog", title_justify="left")
-    for column in ("name", "aliases", "bf16 peak", "HBM", "HBM bandwidth", "node link", "GPUs/node", "TDP", "network"):
-        table.add_column(column)
+    console = Console(highlight=False)
+    wide = console.width >= WIDE
+    table = _table("dcbench accelerator catalog")
+    columns = ["name", "bf16 peak", "HBM", "HBM B/W", "node link", "TDP", "calibrated"]
+    if wide:
+        columns += ["GPUs/node", "network"]
+    for column in columns:
+        table.add_column(column, no_wrap=True, justify="left" if column in ("name", "calibrated", "network") else "right")
     for s in specs:
-        table.add_row(
-            s.name, ", ".join(s.aliases), format_rate(s.peak(), "FLOP/s"), format_bytes(s.hbm_bytes),
-            format_rate(s.hbm_bytes_per_s, "B/s"), format_rate(s.intra_node_bytes_per_s, "B/s"),
-            str(s.gpus_per_node), f"{s.tdp_w:g} W", s.default_network,
-        )
-    Console(highlight=False).print(table)
+        cells = [
+            s.name, format_rate(s.peak(), "FLOP/s"), format_bytes(s.hbm_bytes), format_rate(s.hbm_bytes_per_s, "B/s"),
+            format_rate(s.intra_node_bytes_per_s, "B/s"), f"{s.tdp_w:g} W", "yes" if s.efficiency.calibrated else "no",
+        ]
+        if wide:
+            cells += [str(s.gpus_per_node), s.default_network]
+        table.add_row(*cells)
+    console.print(table)
+    console.print("calibrated: whether the roofline efficiency was fitted on that GPU (else carried over).")
+    console.print("'dcbench hw show NAME' lists aliases and every figure with its source.")
     return 0

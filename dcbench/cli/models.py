@@ -59,17 +59,23 @@ def run(args: argparse.Namespace) -> int:
     if args.json:
         print_json([model_dict(m) for m in models])
         return 0
+    from rich import box
     from rich.console import Console
     from rich.table import Table
 
-    table = Table(title="dcbench model catalog", title_justify="left")
-    columns = ("name", "params", "layers", "hidden", "heads", "kv heads", "ffn", "vocab", "seq", "mlp")
+    table = Table(
+        title="dcbench model catalog", title_justify="left", box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False,
+        padding=(0, 1), collapse_padding=True,
+    )
+    columns = ("name", "params", "layers", "hidden", "heads", "kv", "ffn", "vocab", "seq", "mlp")
     for column in columns:
-        table.add_column(column, justify="left" if column in ("name", "mlp") else "right")
+        table.add_column(column, justify="left" if column in ("name", "mlp") else "right", no_wrap=True)
     for m in models:
         table.add_row(
             m.name, format_count(m.params), str(m.layers), str(m.hidden), str(m.heads), str(m.kv_heads),
             str(m.ffn_hidden), str(m.vocab), str(m.seq_len), m.mlp,
         )
-    Console(highlight=False).print(table)
+    console = Console(highlight=False)
+    console.print(table)
+    console.print("kv: key/value heads (grouped-query attention); seq: training sequence length in tokens.")
     return 0

@@ -9,7 +9,8 @@
         [--assume SECTION.KEY=VALUE ...] [--bytes-per-sample B] [--json]
 
 The work is done by :func:`simulator.plan.plan`; this module parses arguments and
-prints the summary. The JSON contract is in docs/planner.md.
+prints the JSON or, through :mod:`dcbench.cli.plan_view`, the summary. The JSON
+contract is in docs/planner.md.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ import dataclasses
 from typing import Any
 
 from dcbench.cli.options import add_json_option, print_json, progress_enabled
-from dcbench.errors import ConfigError, UsageError, closest
+from dcbench.errors import ConfigError, DcbenchError, UsageError, closest
 
 ASSUMPTION_SECTIONS = ("network", "storage", "power", "cost", "memory")
 
@@ -117,6 +118,8 @@ def _assumptions(pairs: list[str]) -> dict[str, Any]:
             built[section] = classes[section](**values)
         except TypeError as err:
             raise UsageError(f"--assume {section}: {err}") from None
+        except DcbenchError as err:  # a bad value: say which --assume section it came from
+            raise type(err)(f"--assume {section}: {err}") from None
     return built
 
 
@@ -167,96 +170,7 @@ def run(args: argparse.Namespace) -> int:
     if args.json:
         print_json(result.to_dict())
     else:
+        from dcbench.cli.plan_view import print_plan
+
         print_plan(result)
     return 0
-
-
-def _pct(value: float) -> str:
-    return f"{100 * value:.1f}%"
-
-
-def print_plan(result: Any) -> None:
-    """The human summary of a :class:`simulator.result.PlanResult` (rich tables on stdout)."""
-    from rich.console import Console
-    from rich.table import Table
-
-    from simulator.units import format_bytes, format_count, format_duration, format_rate
-
-    r = result
-    console = Console(highlight=False)
-    par, thr = r.parallelism, r.throughput
-    console.print(
-        f"[bold]{r.model.name}[/] ({format_count(r.model.params)} params) · {format_count(r.tokens)} tokens · "
-        f"{r.gpus} x {r.hardware.name} ({r.nodes} nodes, {r.fabric.name})"
-    )
-    if r.deadline_s is not None:
-        console.print(f"fewest GPUs that finish within {format_duration(r.deadline_s)} (objective: {r.objective})")
-    summary = Table(show_header=False, box=None, pad_edge=False)
-    summary.add_column(style="bold")
-    summary.add_column()
-    plural = "es" if par.microbatches != 1 else ""
-    summary.add_row(
-        "layout",
-        f"{par.label()} · batch {par.global_batch} x {r.model.seq_len} tokens · {par.microbatches} microbatch{plural}",
-    )
-    summary.add_row(
-        "step",
-        f"{format_duration(thr.step_time_s)} · {format_count(thr.tokens_per_s)} tokens/s · MFU {_pct(thr.mfu)} · "
-        f"{format_rate(thr.achieved_flops_per_gpu, 'FLOP/s')} per GPU (hardware)",
-    )
-    summary.add_row("time to train", f"{format_duration(r.time_to_train_s)} · {format_count(r.gpu_hours)} GPU-hours")
-    summary.add_row(
-        "FLOPs",
-        f"model {r.flops.training_flops:.3g} · hardware {r.flops.hardware_flops:.3g} · 6ND {r.flops.six_nd_flops:.3g}",
-    )
-    console.print(summary)
-
-    mem = r.memory_per_gpu_bytes
-    memory = Table(title="memory per GPU", title_justify="left")
-    for name in ("weights", "gradients", "optimizer", "activations", "overhead", "total", "usable HBM"):
-        memory.add_column(name, justify="right")
-    memory.add_row(
-        *(format_bytes(v) for v in (mem.weights, mem.gradients, mem.optimizer, mem.activations, mem.overhead, mem.total, mem.usable))
-    )
-    console.print(memory)
-
-    shares = r.breakdown.shares(thr.step_time_s)
-    step = Table(title=f"step time ({r.breakdown.source})", title_justify="left")
-    for name in shares:
-        step.add_column(name.replace("_", " "), justify="right")
-    step.add_row(*(_pct(v) for v in shares.values()))
-    console.print(step)
-
-    net, sto, pw, cost = r.network, r.storage, r.power, r.cost
-    sizing = Table(title="sizing", title_justify="left", show_header=False)
-    sizing.add_column(style="bold")
-    sizing.add_column()
-    sizing.add_row(
-        "network",
-        f"{net.nics} NICs x {format_rate(net.nic_bits_per_s, 'b/s')} · {net.switches} switches · {net.links} links · "
-        f"needs {format_rate(net.required_bisection_bytes_per_s, 'B/s')} bisection · {net.bound}-bound ({net.bottleneck})",
-    )
-    sizing.add_row(
-        "storage",
-        f"dataset {format_bytes(sto.dataset_bytes)} · checkpoint {format_bytes(sto.checkpoint_bytes)} "
-        f"(write {format_rate(sto.checkpoint_write_bytes_per_s, 'B/s')}) · capacity {format_bytes(sto.capacity_bytes)}",
-    )
-    sizing.add_row(
-        "power",
-        f"IT {format_rate(pw.it_w, 'W')} · facility {format_rate(pw.facility_w, 'W')} · "
-        f"{pw.energy_j / 3.6e9:,.0f} MWh · {pw.racks} racks · {pw.carbon_kg / 1000:,.0f} t CO2",
-    )
-    sizing.add_row("cost", f"${cost.total_usd:,.0f} ({cost.pricing}) · ${cost.usd_per_gpu_hour:.2f} per GPU-hour")
-    console.print(sizing)
-
-    cands = Table(title=f"top {len(r.candidates)} layouts on {r.gpus} GPUs", title_justify="left")
-    for name in ("#", "layout", "step", "MFU", "time", "memory", "breakdown"):
-        cands.add_column(name, justify="right" if name in ("#", "step", "MFU", "time", "memory") else "left")
-    for c in r.candidates:
-        cands.add_row(
-            str(c.rank), c.parallelism.label(), format_duration(c.throughput.step_time_s), _pct(c.throughput.mfu),
-            format_duration(c.time_to_train_s), format_bytes(c.memory_per_gpu_bytes.total), c.explanation.split(" | ")[0],
-        )
-    console.print(cands)
-    for note in r.notes:
-        console.print(f"note: {note}")

@@ -178,6 +178,12 @@ def load_hardware(name_or_path: str) -> HardwareSpec:
         raise NotFoundError(f"hardware file {name_or_path!r} not found; pass a catalog name or a file")
     data = _read_mapping(path, "hardware")
     where = f"hardware file {str(path)!r}"
+    efficiency = data.get("efficiency")
+    if isinstance(efficiency, dict):
+        # Fractions the user gives replace a catalog calibration: unless the file says otherwise,
+        # they are not calibrated and come from the file.
+        efficiency.setdefault("calibrated", False)
+        efficiency.setdefault("source", f"user file {path.name}")
     base_name = data.pop("base", None)
     if base_name is not None:
         base_key = str(base_name).strip().lower()

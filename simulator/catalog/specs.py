@@ -154,6 +154,9 @@ class EfficiencySpec(_Frozen):
     inter_node_collective_fraction: float = Field(gt=0, le=1)  # NCCL busbw over NIC rate
     intra_node_latency_s: float = Field(ge=0)  # per collective step on the node link
     inter_node_latency_s: float = Field(ge=0)  # per collective step across nodes
+    # True when the fractions were fitted on this accelerator (published or measured results);
+    # False when carried over from another one: plans on it say so in their notes.
+    calibrated: bool = False
     source: str = ""
 
 

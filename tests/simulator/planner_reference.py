@@ -46,3 +46,15 @@ def table3_model(name: str) -> ModelSpec:
         name=f"korthikanti-{name}", layers=layers, hidden=hidden, heads=heads, vocab=VOCAB,
         seq_len=SEQ_LEN, mlp="gelu", tied_embeddings=True,
     )
+
+# Llama Team 2024, "The Llama 3 Herd of Models", arXiv:2407.21783, Table 4 (Llama 3 405B
+# pre-training on H100, BF16, sequence 8192, TP 8, CP 1, PP 16, 16M tokens per batch):
+# gpus: (dp, sequences per data-parallel group, TFLOP/s per GPU, BF16 MFU).
+LLAMA3_TABLE4 = {
+    8192: (64, 32, 430e12, 0.43),
+    16384: (128, 16, 400e12, 0.41),
+}
+LLAMA3_TABLE4_LAYOUT = {"tp": 8, "cp": 1, "pp": 16, "seq_len": 8192, "batch_tokens": 16 * 2**20}
+# §3.3.2 (pipeline parallelism): the first and last stages each hold one layer fewer (126 layers
+# on 16 stages), and with its memory optimisations Llama 3 trained on 8K sequences without
+# activation checkpointing.

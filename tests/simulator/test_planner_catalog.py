@@ -112,6 +112,22 @@ def test_hardware_file_with_base_overrides_only_given_fields(tmp_path: Path) -> 
     assert spec.peak() == base.peak() and spec.tdp_w == base.tdp_w
     assert spec.sources["hbm_bytes"] == "user file my-h100.yaml"
     assert spec.sources["tdp_w"] == base.sources["tdp_w"]
+    # Changed fractions are no longer the catalog's calibration; untouched ones keep it.
+    assert not spec.efficiency.calibrated and spec.efficiency.source == "user file my-h100.yaml"
+    path.write_text("base: h100\nhbm_bytes: 96e9\n")
+    assert load_hardware(str(path)).efficiency == base.efficiency
+
+
+def test_efficiency_calibration_is_flagged() -> None:
+    # Calibrated: A100 on Korthikanti et al. 2022 Table 4, H100 on Llama 3 (arXiv:2407.21783) Table 4.
+    calibrated = {"a100-sxm4-80gb": True, "h100-sxm5-80gb": True, "h200-sxm-141gb": False,
+                  "b200-sxm-180gb": False, "mi300x-192gb": False}
+    for name, expected in calibrated.items():
+        assert load_hardware(name).efficiency.calibrated is expected, name
+    assert "2205.05198" in load_hardware("a100").efficiency.source
+    assert "2407.21783" in load_hardware("h100").efficiency.source
+    # The H100 runs below the A100's large-GEMM fraction (the Llama 3 fit), not on the A100's values.
+    assert load_hardware("h100").efficiency.matmul_peak_fraction < load_hardware("a100").efficiency.matmul_peak_fraction
 
 
 def test_hardware_file_without_base_needs_every_field(tmp_path: Path) -> None:

@@ -27,6 +27,7 @@ def _plan(**kwargs: object) -> None:
         ({"pp": 5}, InfeasibleError, "pp=5 does not divide the 32 layers of llama3-8b; try pp=4 or pp=8"),
         ({"cp": 3}, InfeasibleError, "cp=3 cannot split the 8192-token sequence into 6 equal chunks; try cp=2 or cp=4"),
         ({"tp": 8, "pp": 4, "dp": 3}, InfeasibleError, "64 GPUs do not divide into tp=8 x pp=4 x dp=3 = 96"),
+        ({"tp": 8, "gpus": 60}, InfeasibleError, "60 GPUs do not divide by tp=8; try --gpus 56 or --gpus 64"),
         ({"tp": 8, "pp": 4, "cp": 1, "dp": 1}, InfeasibleError, "= 32 GPUs, but --gpus is 64; set --gpus 32"),
         ({"zero": 3, "pp": 2}, InfeasibleError, "use --zero 1 or --pp 1"),
         ({"global_batch": 100, "dp": 8}, InfeasibleError, "try --global-batch 96 or --global-batch 104"),
@@ -68,8 +69,8 @@ def test_a_fixed_layout_that_fits_nowhere() -> None:
 
 
 def test_deadlines_no_gpu_count_can_meet() -> None:
-    with pytest.raises(InfeasibleError, match="above the search ceiling"):
-        _plan(model="llama3-405b", tokens="15.6T", gpus=None, days=0.5)
+    with pytest.raises(InfeasibleError, match=r"no GPU count meets 0.01 days \(that needs more than"):
+        _plan(model="llama3-405b", tokens="15.6T", gpus=None, days=0.01)
     with pytest.raises(InfeasibleError, match="no GPU count meets 30 days: the fastest found is"):
         _plan(model="llama3-70b", tokens="15T", gpus=None, days=30.0)
 
@@ -101,7 +102,8 @@ def test_bad_model_file_through_the_cli(tmp_path: Path, capsys: pytest.CaptureFi
         (["--assume", "power.pu=1.3"], "did you mean power.pue?"),
         (["--assume", "powr.pue=1.3"], "did you mean 'power'?"),
         (["--assume", "pue=1.3"], "write SECTION.KEY=VALUE"),
-        (["--assume", "power.pue=0.5"], "pue must be >= 1"),
+        (["--assume", "power.pue=0.5"], "--assume power: pue must be >= 1"),
+        (["--assume", "power.pue=abc"], "--assume power: pue must be a number (got 'abc')"),
     ],
 )
 def test_bad_assumptions_through_the_cli(argv: list[str], message: str, capsys: pytest.CaptureFixture[str]) -> None:
