@@ -10,7 +10,7 @@ TORCH_SPEC ?= torch==2.13.0
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.dcbench-installed
 
-.PHONY: setup demo test lint bench gpu-test clean
+.PHONY: setup demo test lint bench gpu-test gpu-check clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -36,6 +36,10 @@ bench: $(STAMP)
 
 gpu-test: $(STAMP)
 	$(BIN)/python -m pytest -m gpu -o addopts="-q"
+
+# Every GPU-only path plus a short bf16 bench, with a compact table (scripts/gpu_check.sh).
+gpu-check: $(STAMP)
+	PYTHON=$(BIN)/python scripts/gpu_check.sh
 
 clean:
 	rm -rf $(VENV) .dcbench .pytest_cache .mypy_cache .ruff_cache

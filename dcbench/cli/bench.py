@@ -2,23 +2,29 @@
 
 One workload runs in this process. Several workloads (or ``all``) run each in
 its own child process (``--in-process`` is the child's hidden flag), so a crash
-or out-of-memory in one loses nothing else; the exit code is 1 if any failed.
+or out-of-memory in one loses nothing else. Exit code: 0 when every run is
+``ok``, 130 after Ctrl-C (the partial run is stored as ``interrupted``), else 1.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
+import signal
 import subprocess
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from dcbench.cli.options import add_json_option, add_store_option, resolve_store_path
 from dcbench.errors import UsageError
+from dcbench.hardware.detect import SUITE_COMMAND_ENV
 from dcbench.harness.config import BenchConfig
 
 WORKLOAD_CHOICES_HINT = "cnn, mlp, gpt, bert, resnet or all"
+CHILD_STOP_GRACE_S = 60.0  # after Ctrl-C, how long a child may take to store its partial run
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -99,16 +105,16 @@ def run(args: argparse.Namespace) -> int:
     names = _expand(args.workloads)
     configs = [_config(args, name) for name in names]
     from dcbench.harness.device import resolve_device
-    from dcbench.harness.run import validate_names
+    from dcbench.harness.run import check_config
 
-    for cfg in configs:
-        cfg.validate()
-        validate_names(cfg)
-    resolve_device(args.device)  # a missing device fails here, before any child starts
+    in_process = len(configs) == 1 and (args.in_process or args.workloads != ["all"])
+    for cfg in configs:  # bad input for any workload stops the suite before the first one runs
+        check_config(cfg, scan_images=not in_process)
+    device = resolve_device(args.device)  # a missing device fails here, before any child starts
     store_path = resolve_store_path(args)
-    if len(configs) == 1 and (args.in_process or args.workloads != ["all"]):
+    if in_process:
         return _run_in_process(configs[0], store_path, args)
-    return _run_children(names, store_path, args)
+    return _run_children(names, store_path, args, device)
 
 
 def _run_in_process(config: BenchConfig, store_path: Path, args: argparse.Namespace) -> int:
@@ -149,33 +155,85 @@ def _child_argv(args: argparse.Namespace, workload: str, store_path: Path) -> li
     return [*argv, "--store", str(store_path)]
 
 
-def _failed_child(workload: str, args: argparse.Namespace, returncode: int, stderr: str) -> dict[str, Any]:
+def _child_failure(returncode: int, stderr: str) -> str:
+    """One line saying how a child that printed no result ended."""
+    if returncode < 0:
+        try:
+            name = signal.Signals(-returncode).name
+        except ValueError:
+            name = f"signal {-returncode}"
+        why = (" (the kernel's out-of-memory killer sends SIGKILL when host memory runs out; "
+               "try a smaller --batch-size)") if -returncode == signal.SIGKILL else ""
+        return f"child process was killed by {name}{why}"
     last = stderr.strip().splitlines()[-1] if stderr.strip() else f"exit code {returncode}"
+    return f"child process failed: {last}"
+
+
+def _failed_child(
+    workload: str, args: argparse.Namespace, device: str, returncode: int, stderr: str
+) -> dict[str, Any]:
     return {
-        "run_id": None, "workload": workload, "size": args.size, "device": args.device,
-        "dtype": args.dtype, "status": "failed", "error": f"child process failed: {last}",
+        "run_id": None, "workload": workload, "size": args.size, "device": device,
+        "dtype": args.dtype, "status": "failed", "error": _child_failure(returncode, stderr),
     }
 
 
-def _run_children(names: list[str], store_path: Path, args: argparse.Namespace) -> int:
+@dataclass(frozen=True, kw_only=True, slots=True)
+class _ChildResult:
+    returncode: int
+    stdout: str
+    stderr: str
+    interrupted: bool  # the suite got Ctrl-C while this child ran
+
+
+def _run_child(argv: list[str]) -> _ChildResult:
+    """Run one workload's child process to the end, passing Ctrl-C on to it once.
+
+    The child runs in its own process group, so a Ctrl-C at the terminal reaches only
+    this process; it then sends the child one SIGINT and waits for it to store its
+    partial run as ``interrupted`` (a second SIGINT could cut that write short).
+    """
+    env = {**os.environ, SUITE_COMMAND_ENV: json.dumps(sys.argv)}
+    proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            env=env, process_group=0)
+    try:
+        out, err = proc.communicate()
+        return _ChildResult(returncode=proc.returncode, stdout=out, stderr=err, interrupted=False)
+    except KeyboardInterrupt:
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGINT)
+        try:
+            out, err = proc.communicate(timeout=CHILD_STOP_GRACE_S)
+        except (subprocess.TimeoutExpired, KeyboardInterrupt):
+            proc.kill()  # it did not stop in time; its run stays 'running' (results show says so)
+            out, err = proc.communicate()
+        return _ChildResult(returncode=proc.returncode, stdout=out, stderr=err, interrupted=True)
+
+
+def _run_children(names: list[str], store_path: Path, args: argparse.Namespace, device: str) -> int:
     from dcbench.cli.bench_view import print_summaries, suite_progress
 
     summaries: list[dict[str, Any]] = []
     with suite_progress(len(names), enabled=not args.json) as advance:
         for name in names:
             advance(name)
-            proc = subprocess.run(_child_argv(args, name, store_path), capture_output=True, text=True)
-            lines = [line for line in proc.stdout.splitlines() if line.startswith("{")]
-            if proc.returncode == 2 and not lines:  # bad input: same one line as a direct run
-                raise UsageError(proc.stderr.strip().splitlines()[-1].removeprefix("dcbench: error: "))
+            child = _run_child(_child_argv(args, name, store_path))
+            lines = [line for line in child.stdout.splitlines() if line.startswith("{")]
+            said = child.stderr.strip().splitlines()
+            if child.returncode == 2 and not lines and not child.interrupted and said:
+                # bad input the up-front checks could not see: same one line as a direct run
+                raise UsageError(said[-1].removeprefix("dcbench: error: "))
             if lines:
                 summary = json.loads(lines[-1])
+            elif child.interrupted:
+                summary = {**_failed_child(name, args, device, child.returncode, ""), "status": "interrupted",
+                           "error": "interrupted (Ctrl-C) before the run printed its result"}
             else:
-                summary = _failed_child(name, args, proc.returncode, proc.stderr)
+                summary = _failed_child(name, args, device, child.returncode, child.stderr)
             summaries.append(summary)
             if args.json:
                 print(json.dumps(summary), flush=True)
-            if proc.returncode == 130:
+            if child.interrupted or child.returncode == 130:
                 break
         advance(None)
     if not args.json:

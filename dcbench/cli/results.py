@@ -224,6 +224,18 @@ def _section(console: Any, title: str, pairs: dict[str, Any]) -> None:
     console.print()
 
 
+def _rounded(value: Any) -> Any:
+    """``value`` with floats shown to 6 significant digits (4 inside lists), for reading;
+    ``--json`` keeps every digit."""
+    if isinstance(value, float):
+        return format(value, ".6g")
+    if isinstance(value, dict):
+        return {k: _rounded(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [float(f"{v:.4g}") if isinstance(v, float) else _rounded(v) for v in value]
+    return value
+
+
 def _print_record(record: RunRecord, stats: dict[str, Any] | None, note: str | None) -> None:
     console = _console()
     style = STATUS_STYLE.get(record.status, "")
@@ -237,7 +249,7 @@ def _print_record(record: RunRecord, stats: dict[str, Any] | None, note: str | N
     })
     if stats:
         _section(console, "Step time (s)", {k: v if k == "n" else format(v, ".6g") for k, v in stats.items()})
-    _section(console, "Summary", flatten(record.summary or {}))
+    _section(console, "Summary", flatten(_rounded(record.summary or {})))
     _section(console, "Config", flatten(record.config))
     _section(console, "Metadata", flatten(record.metadata))
     if record.error:

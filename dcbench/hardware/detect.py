@@ -6,6 +6,7 @@ pynvml is imported); everything else from the standard library and psutil.
 
 from __future__ import annotations
 
+import json
 import os
 import platform
 import socket
@@ -73,7 +74,8 @@ class HostInfo:
     gpus_null_reason: str | None = None
     git_commit: str | None = None
     git_dirty: bool | None = None
-    command_line: list[str] = field(default_factory=list)
+    command_line: list[str] = field(default_factory=list)  # what the user ran
+    child_command_line: list[str] | None = None  # this process's argv when a suite started it
     cuda_visible_devices: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
@@ -89,6 +91,26 @@ def _gpu_inventory() -> tuple[list[dict[str, Any]], str | None]:
     return [g if isinstance(g, dict) else asdict(g) for g in gpus], reason
 
 
+# ``dcbench bench all`` runs each workload in a child process and passes its own
+# command line here (a JSON list), so every run records what the user typed.
+SUITE_COMMAND_ENV = "DCBENCH_SUITE_COMMAND"
+
+
+def _command_lines() -> tuple[list[str], list[str] | None]:
+    """(the user's command line, this child's argv or None when the user started this process)."""
+    own = list(sys.argv)
+    raw = os.environ.get(SUITE_COMMAND_ENV)
+    if not raw:
+        return own, None
+    try:
+        parent = json.loads(raw)
+    except ValueError:
+        return own, None
+    if not isinstance(parent, list) or not all(isinstance(a, str) for a in parent):
+        return own, None
+    return parent, own
+
+
 def host_info(with_torch: bool = True) -> HostInfo:
     """Collect the host description; ``with_torch`` adds torch's version and CUDA build."""
     torch_version = torch_cuda = None
@@ -99,6 +121,7 @@ def host_info(with_torch: bool = True) -> HostInfo:
         torch_cuda = torch.version.cuda
     gpus, gpus_reason = _gpu_inventory()
     git = git_state()
+    command_line, child_command_line = _command_lines()
     return HostInfo(
         hostname=socket.gethostname(),
         os=platform.platform(),
@@ -113,6 +136,7 @@ def host_info(with_torch: bool = True) -> HostInfo:
         gpus_null_reason=gpus_reason,
         git_commit=git.commit,
         git_dirty=git.dirty,
-        command_line=list(sys.argv),
+        command_line=command_line,
+        child_command_line=child_command_line,
         cuda_visible_devices=os.environ.get("CUDA_VISIBLE_DEVICES"),
     )

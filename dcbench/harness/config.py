@@ -6,6 +6,7 @@ from dataclasses import asdict, dataclass, replace
 from typing import Any
 
 from dcbench.errors import UsageError
+from dcbench.telemetry.sampler import MAX_HZ as MAX_SAMPLE_HZ  # the sampler's own ceiling
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -36,8 +37,11 @@ class BenchConfig:
             raise UsageError(f"--warmup must be >= 0, got {self.warmup}")
         if self.batch_size is not None and self.batch_size <= 0:
             raise UsageError(f"--batch-size must be a positive integer or 'auto', got {self.batch_size}")
-        if not self.sample_hz > 0:
-            raise UsageError(f"--sample-hz must be > 0, got {self.sample_hz}")
+        if not 0 < self.sample_hz <= MAX_SAMPLE_HZ:
+            raise UsageError(
+                f"--sample-hz must be > 0 and <= {MAX_SAMPLE_HZ:g} Hz, got {self.sample_hz:g}; "
+                "the default is 10"
+            )
         if self.num_workers < 0:
             raise UsageError(f"--num-workers must be >= 0, got {self.num_workers}")
 

@@ -80,13 +80,30 @@ def device_name(device: str) -> str:
     return cpu_model()
 
 
+# How torch words an allocation failure: the CUDA caching allocator raises
+# torch.OutOfMemoryError ("CUDA out of memory"); the host allocator
+# (c10/core/impl/alloc_cpu.cpp) raises a RuntimeError "DefaultCPUAllocator: can't
+# allocate memory: you tried to allocate N bytes. Error code 12 (Cannot allocate memory)".
+_OOM_PHRASES = ("out of memory", "can't allocate memory", "cannot allocate memory")
+
+
 def is_out_of_memory(err: BaseException) -> bool:
     """True for torch's out-of-memory errors (CUDA allocator or host allocation failures)."""
     import torch
 
     if isinstance(err, torch.OutOfMemoryError | MemoryError):
         return True
-    return isinstance(err, RuntimeError) and "out of memory" in str(err).lower()
+    text = str(err).lower()
+    return isinstance(err, RuntimeError) and any(phrase in text for phrase in _OOM_PHRASES)
+
+
+def out_of_memory_message(err: BaseException) -> str:
+    """The informative part of an out-of-memory error, one line (allocator noise removed)."""
+    text = " ".join(str(err).split()) or type(err).__name__
+    marker = text.find("DefaultCPUAllocator:")
+    if marker >= 0:  # "[enforce fail at alloc_cpu.cpp:127] err == 0. DefaultCPUAllocator: ..."
+        text = text[marker:]
+    return text if len(text) <= 200 else text[:197] + "..."
 
 
 def empty_cache(device: str) -> None:

@@ -20,6 +20,7 @@ from dcbench.harness.config import BenchConfig
 from dcbench.harness.device import (
     device_name,
     is_out_of_memory,
+    out_of_memory_message,
     peak_device_memory,
     reset_peak_memory,
     resolve_device,
@@ -28,7 +29,7 @@ from dcbench.harness.device import (
 )
 
 if TYPE_CHECKING:
-    from workloads.base import Workload
+    from workloads.base import Workload, WorkloadConfig
 
 StepCallback = Callable[[str, int, int], None]  # (phase, steps done, steps total)
 
@@ -65,24 +66,26 @@ def _peak_rss_bytes() -> int:
     return int(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss) * 1024
 
 
-def _build(config: BenchConfig, device: str, batch_size: int | None) -> Workload:
+def _workload_config(config: BenchConfig, device: str, batch_size: int | None) -> WorkloadConfig:
     from workloads.base import WorkloadConfig
+
+    return WorkloadConfig(
+        size=config.size,
+        batch_size=batch_size,
+        dtype=config.dtype,
+        device=device,
+        seed=config.seed,
+        compile=config.compile,
+        channels_last=config.channels_last,
+        data_dir=config.data_dir,
+        num_workers=config.num_workers,
+    )
+
+
+def _build(config: BenchConfig, device: str, batch_size: int | None) -> Workload:
     from workloads.registry import create
 
-    return create(
-        config.workload,
-        WorkloadConfig(
-            size=config.size,
-            batch_size=batch_size,
-            dtype=config.dtype,
-            device=device,
-            seed=config.seed,
-            compile=config.compile,
-            channels_last=config.channels_last,
-            data_dir=config.data_dir,
-            num_workers=config.num_workers,
-        ),
-    )
+    return create(config.workload, _workload_config(config, device, batch_size))
 
 
 def _auto_batch(config: BenchConfig, device: str) -> tuple[int, dict[str, Any]]:
@@ -122,6 +125,33 @@ def validate_names(config: BenchConfig) -> None:
         raise unknown("size", config.size, SIZES)
     if config.dtype not in DTYPES:
         raise unknown("dtype", config.dtype, DTYPES)
+
+
+def _energy_gpus(device: str) -> list[str]:
+    """The telemetry GPUs whose energy is the run's: ``cuda:N`` -> ["gpuN"] (the sampler keys
+    GPUs by CUDA ordinal among the visible ones, as torch numbers them); none for a CPU run."""
+    if not device.startswith("cuda"):
+        return []
+    return [f"gpu{device.split(':', 1)[1] if ':' in device else 0}"]
+
+
+def check_config(config: BenchConfig, *, scan_images: bool = True) -> None:
+    """Every check of ``config`` that needs no device and runs nothing; raises a UsageError.
+
+    Numbers, names, options a workload does not take (``--channels-last`` on mlp,
+    ``--data-dir`` on gpt) and, with ``scan_images``, the image folder. ``dcbench
+    bench all`` calls this for every workload before the first one starts, so bad
+    input stops the suite before anything is stored.
+    """
+    from workloads.registry import validate
+
+    config.validate()
+    validate_names(config)
+    validate(config.workload, _workload_config(config, "cpu", config.batch_size))
+    if scan_images and config.data_dir is not None:
+        from workloads.images import scan_image_folder
+
+        scan_image_folder(config.data_dir)
 
 
 def measure(
@@ -205,8 +235,12 @@ def measure(
     except Exception as err:  # recorded in the run; one failure never kills a suite
         if is_out_of_memory(err):
             run.status = "oom"
-            first_line = str(err).splitlines()[0] if str(err) else type(err).__name__
-            run.error = f"out of memory at batch size {run.batch_size or config.batch_size}: {first_line}"
+            batch = run.batch_size or config.batch_size
+            where = f" at batch size {batch}" if batch else ""
+            run.error = (
+                f"out of memory{where}: {out_of_memory_message(err)}; "
+                "use a smaller --batch-size or --batch-size auto"
+            )
         else:
             run.status = "failed"
             run.error = f"{type(err).__name__}: {err}"
@@ -222,5 +256,6 @@ def measure(
         phase="measure",
         samples_processed=n_steps * run.batch_size,
         tokens_processed=n_steps * run.tokens_per_step if run.tokens_per_step else None,
+        energy_gpus=_energy_gpus(device),
     )
     return run

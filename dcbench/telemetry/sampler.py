@@ -40,7 +40,8 @@ def default_backends(gpu_indices: Sequence[int] | None = None) -> list[SensorBac
     return [HostBackend(), RaplBackend(), NvmlBackend(list(gpu_indices) if gpu_indices is not None else None)]
 
 
-LATE_TICK_WARN_FRACTION = 0.05  # warn when over 5% of ticks started late
+LATE_TICK_WARN_FRACTION = 0.05  # warn when over 5% of ticks started late ...
+LATE_TICK_WARN_MIN = 3  # ... and at least this many did (one late tick in a 2 s run is noise)
 
 
 class Sampler:
@@ -129,8 +130,8 @@ class Sampler:
             timeline.tick_s_mean = self._tick_s_total / self._ticks
             timeline.tick_cpu_s_mean = self._tick_cpu_s_total / self._ticks
         # A late tick now and then (the GIL held by a long op) is normal; warn when
-        # more than LATE_TICK_WARN_FRACTION of ticks were late.
-        if self._ticks and self._late_ticks > LATE_TICK_WARN_FRACTION * self._ticks:
+        # more than LATE_TICK_WARN_FRACTION of ticks, and at least LATE_TICK_WARN_MIN, were late.
+        if self._late_ticks >= LATE_TICK_WARN_MIN and self._late_ticks > LATE_TICK_WARN_FRACTION * self._ticks:
             timeline.warnings.append(
                 f"sampler fell behind {self.hz:g} Hz on {self._late_ticks} of {self._ticks} ticks "
                 f"(mean tick {timeline.tick_s_mean or 0:.4f} s); lower --sample-hz"

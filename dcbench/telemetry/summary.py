@@ -3,8 +3,8 @@
 ``summarize(timeline, phase="measure", ...)`` never raises for missing data: a figure
 that cannot be computed is ``None`` with its reason in ``null_reasons`` (and the
 run's energy in ``energy_null_reason``). Energy (``energy_j``) is the sum over every
-measured domain: each sampled GPU (see :mod:`dcbench.telemetry.gpu_summary`) plus
-each RAPL CPU package. When a domain that was sampled cannot be measured, the total
+measured domain: each GPU the run used (``energy_gpus``; see
+:mod:`dcbench.telemetry.gpu_summary`) plus each RAPL CPU package. When a domain that was sampled cannot be measured, the total
 is None rather than a partial sum. ``to_dict()`` is the stable JSON documented in
 ``docs/telemetry.md``.
 """
@@ -12,6 +12,7 @@ is None rather than a partial sum. ``to_dict()`` is the stable JSON documented i
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -102,14 +103,23 @@ _NULLABLE_FIELDS = (
 )
 
 
+NOT_USED_REASON = "the run used none of the sampled GPUs (their idle energy is not the run's)"
+
+
 def summarize(
     timeline: Timeline,
     phase: str = "measure",
     samples_processed: int | None = None,
     tokens_processed: int | None = None,
+    energy_gpus: Sequence[str] | None = None,
 ) -> TelemetrySummary:
     """Summarise ``phase`` of ``timeline``; ``samples_processed`` / ``tokens_processed`` are
-    the training samples and tokens the workload handled in that phase (for J/sample, J/token)."""
+    the training samples and tokens the workload handled in that phase (for J/sample, J/token).
+
+    ``energy_gpus`` names the GPUs ("gpu0", ...) whose energy and power belong to the run
+    (None: every sampled GPU). A run on ``cuda:1`` of an 8-GPU node passes ``["gpu1"]`` so the
+    other GPUs' idle draw is not charged to it; a CPU run passes ``[]``. Every sampled GPU
+    still gets its own entry in ``gpus``."""
     out = TelemetrySummary(phase=phase, warnings=list(timeline.warnings))
     window = timeline.phase_window(phase)
     if window is None:
@@ -120,9 +130,9 @@ def summarize(
     out.window_s = t1 - t0
     samples = in_window(timeline.samples, t0, t1)
     out.sample_count = len(samples)
-    _gpus(out, timeline, t0, t1)
+    counted = _gpus(out, timeline, t0, t1, energy_gpus)
     _cpu_energy(out, timeline, t0, t1)
-    _total_energy(out, timeline, samples_processed, tokens_processed)
+    _total_energy(out, timeline, counted, samples_processed, tokens_processed)
     _host(out, timeline, t0, t1)
     _fill_reasons(out, "not sampled in this window")
     return out
@@ -157,24 +167,35 @@ def _sum_or_reason(values: list[float | None], what: str, gpus: list[GpuSummary]
     return sum(v for v in values if v is not None), None
 
 
-def _gpus(out: TelemetrySummary, timeline: Timeline, t0: float, t1: float) -> None:
+_GPU_TOTALS = ("gpu_energy_j", "gpu_energy_counter_j", "gpu_energy_integrated_j",
+               "energy_disagreement", "gpu_power_avg_w", "gpu_power_peak_w")
+
+
+def _gpus(
+    out: TelemetrySummary, timeline: Timeline, t0: float, t1: float, energy_gpus: Sequence[str] | None
+) -> list[GpuSummary]:
+    """Fill the per-GPU summaries and the totals over the run's GPUs; return the run's GPUs."""
     prefixes = gpu_prefixes(timeline)
     if not prefixes:
         reason = _source_reason(timeline, "nvml")
-        for name in ("gpu_energy_j", "gpu_energy_counter_j", "gpu_energy_integrated_j",
-                     "energy_disagreement", "gpu_power_avg_w", "gpu_power_peak_w"):
+        for name in _GPU_TOTALS:
             out.null_reasons[name] = reason
-        return
+        return []
     out.gpus = [summarize_gpu(timeline, p, t0, t1, out.warnings) for p in prefixes]
+    counted = [g for g in out.gpus if energy_gpus is None or g.gpu in energy_gpus]
+    if not counted:
+        for name in _GPU_TOTALS:
+            out.null_reasons[name] = NOT_USED_REASON
+        return []
     for attr in ("energy_j", "energy_counter_j", "energy_integrated_j", "power_avg_w"):
-        total, missing = _sum_or_reason([getattr(g, attr) for g in out.gpus], attr, out.gpus)
+        total, missing = _sum_or_reason([getattr(g, attr) for g in counted], attr, counted)
         setattr(out, f"gpu_{attr}", total)
         if missing:
             out.null_reasons[f"gpu_{attr}"] = missing
     out.window_shorter_than_counter_update = any(
         (period := timeline.counter_update_periods_s.get(f"{g.gpu}.energy_counter_j")) is not None
         and (t1 - t0) < period
-        for g in out.gpus
+        for g in counted
     )
     if out.window_shorter_than_counter_update:
         out.null_reasons["energy_disagreement"] = "window shorter than the energy counter's update period"
@@ -182,7 +203,7 @@ def _gpus(out: TelemetrySummary, timeline: Timeline, t0: float, t1: float) -> No
         out.energy_disagreement = relative_disagreement(out.gpu_energy_counter_j, out.gpu_energy_integrated_j)
         if out.energy_disagreement is None:
             out.null_reasons["energy_disagreement"] = "the energy counter did not advance"
-    disagreeing = [g for g in out.gpus if g.energy_disagreement is not None and g.energy_disagreement > DISAGREEMENT_THRESHOLD]
+    disagreeing = [g for g in counted if g.energy_disagreement is not None and g.energy_disagreement > DISAGREEMENT_THRESHOLD]
     if disagreeing:
         out.energy_disagreement_flag = True
         detail = ", ".join(
@@ -194,7 +215,8 @@ def _gpus(out: TelemetrySummary, timeline: Timeline, t0: float, t1: float) -> No
             f"GPU energy counter and integrated power disagree by more than {DISAGREEMENT_THRESHOLD:.0%} "
             f"({detail}); the counter is used"
         )
-    out.gpu_power_peak_w = _peak_of_sum(timeline, out.gpus, t0, t1)
+    out.gpu_power_peak_w = _peak_of_sum(timeline, counted, t0, t1)
+    return counted
 
 
 def _peak_of_sum(timeline: Timeline, gpus: list[GpuSummary], t0: float, t1: float) -> float | None:
@@ -230,11 +252,16 @@ def _cpu_energy(out: TelemetrySummary, timeline: Timeline, t0: float, t1: float)
 
 
 def _total_energy(
-    out: TelemetrySummary, timeline: Timeline, samples_processed: int | None, tokens_processed: int | None
+    out: TelemetrySummary,
+    timeline: Timeline,
+    counted: list[GpuSummary],
+    samples_processed: int | None,
+    tokens_processed: int | None,
 ) -> None:
-    has_gpus, has_rapl = bool(out.gpus), bool(rapl_keys(timeline))
+    has_gpus, has_rapl = bool(counted), bool(rapl_keys(timeline))
     if not has_gpus and not has_rapl:
-        reason = f"{_source_reason(timeline, 'nvml')}; {_source_reason(timeline, 'rapl')}"
+        gpu_reason = NOT_USED_REASON if out.gpus else _source_reason(timeline, "nvml")
+        reason = f"{gpu_reason}; {_source_reason(timeline, 'rapl')}"
     elif has_gpus and out.gpu_energy_j is None:
         reason = f"GPU energy not measured ({out.null_reasons.get('gpu_energy_j', 'unknown')})"
     elif has_rapl and out.cpu_energy_j is None:
@@ -242,7 +269,7 @@ def _total_energy(
     else:
         reason = None
         out.energy_j = (out.gpu_energy_j or 0.0) + (out.cpu_energy_j or 0.0)
-        out.energy_domains = [g.gpu for g in out.gpus] + [k.removesuffix(".energy_counter_j") for k in rapl_keys(timeline)]
+        out.energy_domains = [g.gpu for g in counted] + [k.removesuffix(".energy_counter_j") for k in rapl_keys(timeline)]
     if reason is not None:
         out.null_reasons["energy_j"] = reason
     out.energy_per_sample_j = _per(out, samples_processed, "energy_per_sample_j", "training samples")

@@ -255,3 +255,31 @@ def test_malformed_or_newer_timelines_raise_one_line_store_errors(recorded) -> N
     assert "\n" not in str(err.value)
     with pytest.raises(StoreError):
         Timeline.from_dict({"samples": []})  # no hz
+
+
+# -- whose energy is it: a run on one GPU of a node ------------------------------------------
+def test_only_the_runs_gpus_count_toward_its_energy(recorded) -> None:
+    timeline = recorded("h100_pcie_disagree")
+    s = summarize(timeline, "measure", samples_processed=1600, energy_gpus=["gpu1"])
+    # gpu1 alone: +29 J per 0.1 s over the 2 s window = 580 J; 290 W; no disagreement (gpu0's is not ours).
+    assert s.energy_j == pytest.approx(580.0)
+    assert s.energy_domains == ["gpu1"]
+    assert s.energy_per_sample_j == pytest.approx(580.0 / 1600)
+    assert s.gpu_power_avg_w == pytest.approx(290.0)
+    assert s.energy_disagreement == pytest.approx(0.0, abs=1e-9)
+    assert s.energy_disagreement_flag is False
+    assert [g.gpu for g in s.gpus] == ["gpu0", "gpu1"]  # both are still described
+
+
+def test_a_cpu_run_is_not_charged_for_idle_gpus(recorded) -> None:
+    s = summarize(recorded("h100_pcie_disagree"), "measure", samples_processed=1600, energy_gpus=[])
+    # No GPU of the run, and RAPL unreadable in this recording: no energy, and both reasons.
+    assert s.energy_j is None and s.gpu_energy_j is None
+    assert s.energy_null_reason is not None
+    assert s.energy_null_reason.startswith("the run used none of the sampled GPUs")
+    assert "RAPL not readable" in s.energy_null_reason
+    assert len(s.gpus) == 2
+    # With RAPL readable, a CPU run's energy is the CPU packages' alone.
+    cpu = summarize(recorded("h100_sxm_650w"), "measure", energy_gpus=[])
+    assert cpu.energy_j is not None and cpu.energy_j == pytest.approx(cpu.cpu_energy_j)
+    assert cpu.energy_domains and all(d.startswith("rapl.") for d in cpu.energy_domains)

@@ -197,3 +197,47 @@ def test_lifecycle_edges() -> None:
     assert sampler.stop() is first
     assert first.marks == []
     assert first.tick_cpu_s_mean is not None and first.tick_cpu_s_mean >= 0.0
+
+
+class _Slow(SensorBackend):
+    """A sensor whose reads take ``delay_s`` (a hung bus, a slow driver) on the reads listed."""
+
+    name = "slow"
+
+    def __init__(self, delay_s: float, slow_reads: set[int] | None = None, target: int = 1) -> None:
+        self.delay_s = delay_s
+        self.slow_reads = slow_reads  # None: every read is slow
+        self.reads = 0
+        self.target = target
+        self.reached = threading.Event()
+
+    def available(self) -> tuple[bool, str | None]:
+        return True, None
+
+    def read(self) -> Reading:
+        self.reads += 1
+        if self.slow_reads is None or self.reads in self.slow_reads:
+            threading.Event().wait(self.delay_s)
+        if self.reads >= self.target:
+            self.reached.set()
+        return Reading(values={"slow.reads": self.reads})
+
+
+def test_a_sampler_that_keeps_falling_behind_says_so() -> None:
+    # Every read takes 3 periods at 50 Hz: every tick overruns its slot.
+    slow = _Slow(delay_s=0.06, target=8)
+    sampler = Sampler(hz=50.0, backends=[slow])
+    sampler.start()
+    assert slow.reached.wait(timeout=30.0)
+    timeline = sampler.stop()
+    assert any("sampler fell behind 50 Hz" in w and "--sample-hz" in w for w in timeline.warnings)
+
+
+def test_one_late_tick_in_a_short_run_is_not_a_warning() -> None:
+    # Read 2 (the thread's first tick) overruns once; later reads are instant.
+    slow = _Slow(delay_s=0.06, slow_reads={2}, target=12)
+    sampler = Sampler(hz=50.0, backends=[slow])
+    sampler.start()
+    assert slow.reached.wait(timeout=30.0)
+    timeline = sampler.stop()
+    assert not any("fell behind" in w for w in timeline.warnings)
