@@ -1,8 +1,8 @@
 """``dcbench simulate``: simulate training campaigns, shared clusters and pipeline iterations.
 
     dcbench simulate SCENARIO.yaml | --preset NAME [--replicas N] [--seed S]
-        [--sweep KEY=V1,V2 ...] [--scheduler tcp://HOST:PORT] [--workers N]
-        [--timeline PATH] [--json]
+        [--sweep KEY=V1,V2 ...] [--scheduler tcp://HOST:PORT [--connect-timeout S]]
+        [--workers N] [--timeline PATH] [--json]
     dcbench simulate presets [--json]
 
 The work is done by :mod:`simulator.sim`; this module parses arguments, draws the
@@ -49,6 +49,10 @@ def register(subparsers: Any) -> None:
     )
     parser.add_argument(
         "--scheduler", metavar="tcp://HOST:PORT", help="run replicas on this Dask distributed scheduler"
+    )
+    parser.add_argument(
+        "--connect-timeout", type=float, default=None, metavar="S",
+        help="seconds to wait for the Dask scheduler and a worker before giving up (default 10)",
     )
     parser.add_argument("--workers", type=int, metavar="N", help="local worker processes (default: CPU count)")
     parser.add_argument("--timeline", metavar="PATH", help="write replica 0's events as JSON to PATH")
@@ -122,6 +126,10 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError(f"--replicas must be >= 1, got {args.replicas}")
     if args.workers is not None and args.workers < 1:
         raise UsageError(f"--workers must be >= 1, got {args.workers}")
+    if args.connect_timeout is not None and not args.connect_timeout > 0:
+        raise UsageError(f"--connect-timeout must be > 0 seconds, got {args.connect_timeout:g}")
+    if args.connect_timeout is not None and not args.scheduler:
+        raise UsageError("--connect-timeout is for --scheduler; add --scheduler tcp://HOST:PORT or drop it")
     if args.scheduler and args.workers is not None:
         raise UsageError("--workers is for local processes; with --scheduler the Dask workers run the work")
 
@@ -141,7 +149,7 @@ def run(args: argparse.Namespace) -> int:
     runner: Runner
     dask: DaskRunner | None = None
     if args.scheduler:
-        runner = dask = DaskRunner(args.scheduler)
+        runner = dask = DaskRunner(args.scheduler, timeout_s=args.connect_timeout)
     else:
         runner = LocalRunner(args.workers)
     try:

@@ -30,7 +30,7 @@ def _stats_row(table: Table, label: str, stats: Stats | None, fmt: Any) -> None:
 
 
 def _stats_table(title: str) -> Table:
-    table = Table(title=title, title_justify="left")
+    table = Table(title=title, title_justify="left", min_width=len(title))
     table.add_column("output")
     for name in ("mean", "p5", "p50", "p95"):
         table.add_column(name, justify="right")
@@ -40,7 +40,7 @@ def _stats_table(title: str) -> Table:
 def _training(console: Console, doc: dict[str, Any], title: str) -> None:
     table = _stats_table(title)
     window = doc.get("window_s")
-    ttt = "time to train" + (" (projected)" if window and (doc.get("completed_fraction") or 0) < 1 else "")
+    ttt = "projected time to train" if window and (doc.get("completed_fraction") or 0) < 1 else "time to train"
     _stats_row(table, ttt, doc["time_to_train_s"], _dur)
     _stats_row(table, "effective training time", doc["effective_training_time_fraction"], _pct)
     _stats_row(table, "unexpected interruptions", doc["interruptions"]["unexpected"], _num)
@@ -94,7 +94,7 @@ def _cluster(console: Console, doc: dict[str, Any], title: str) -> None:
 
 
 def _pipeline(console: Console, doc: dict[str, Any], title: str) -> None:
-    table = Table(title=title, title_justify="left")
+    table = Table(title=title, title_justify="left", min_width=len(title))
     table.add_column("output")
     table.add_column("simulated", justify="right")
     table.add_column("closed form", justify="right")
@@ -107,19 +107,22 @@ def _pipeline(console: Console, doc: dict[str, Any], title: str) -> None:
         table.add_row("planner step", _dur(doc["iteration_s"]), _dur(planner["step_time_s"]))
         table.add_row("planner bubble", _pct(doc["bubble_fraction"]), _pct(planner["bubble_fraction"]))
     console.print(table)
-    err = doc.get("closed_form_error_fraction")
     console.print(
-        f"{doc['schedule']}: p={doc['stages']}, m={doc['microbatches']}, v={doc['virtual_stages']}; "
-        f"closed form is off by {_pct(err)} of the simulated iteration",
+        f"{doc['schedule']}: p={doc['stages']}, m={doc['microbatches']}, v={doc['virtual_stages']}",
         highlight=False,
     )
+    for note in doc.get("notes", []):
+        console.print(note, highlight=False)
 
 
 def _sweep(console: Console, doc: dict[str, Any]) -> None:
     keys = list(doc["sweep"])
-    table = Table(title=f"{doc['scenario']}: sweep ({doc['replicas']} replicas per point)", title_justify="left")
+    count = doc["replicas"]
+    runs = "1 deterministic run" if doc["kind"] == "pipeline" else f"{count} replica{'s' if count != 1 else ''}"
+    title = f"{doc['scenario']}: sweep ({runs} per point)"
+    table = Table(title=title, title_justify="left", min_width=len(title))
     for key in keys:
-        table.add_column(key, justify="right")
+        table.add_column(key, justify="right", overflow="fold")
     kind = doc["kind"]
     if kind == "training":
         heads = ("time to train p50", "ETTR mean", "unexpected mean", "interval")

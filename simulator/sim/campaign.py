@@ -11,20 +11,23 @@ from __future__ import annotations
 
 import itertools
 import json
+import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
 from dcbench.errors import UsageError
-from simulator.sim.cluster import ClusterSetup, cluster_setup
+from simulator.sim.cluster import ClusterSetup, cluster_setup, simulate_cluster
 from simulator.sim.job_model import JobModel
 from simulator.sim.loading import Scenario, validate, with_override
+from simulator.sim.metrics import cluster_metrics, training_metrics
 from simulator.sim.outputs import SCHEMA, cluster_output, pipeline_output, training_output
-from simulator.sim.pipeline import PipelineSetup, pipeline_setup, simulate_pipeline
+from simulator.sim.pipeline import PipelineSetup, pipeline_setup, pipeline_trace, simulate_pipeline
 from simulator.sim.runners import Runner, run_all
 from simulator.sim.scenario import TrainingScenario
 from simulator.sim.scenario_cluster import ClusterScenario
 from simulator.sim.setup import TrainingSetup, resolve_job, training_setup
+from simulator.sim.stats import nest
 from simulator.sim.training import simulate_training
 
 Setup = TrainingSetup | ClusterSetup | PipelineSetup
@@ -150,19 +153,36 @@ def run_campaign(
 
 
 def timeline(campaign: Campaign, *, seed: int) -> dict[str, Any]:
-    """Events of replica 0 of the first point, for reports (format in docs/simulate.md)."""
+    """Events of replica 0 of the first point, for reports (format in docs/simulate.md).
+
+    Training and cluster timelines also carry ``summary``: that replica's own
+    outputs (the per-replica values the Monte Carlo statistics are made of).
+    """
     setup = campaign.points[0].setup
     doc: dict[str, Any] = {"schema": SCHEMA, "kind": campaign.kind, "scenario": campaign.name,
                            "seed": seed, "replica": 0}
     if isinstance(setup, TrainingSetup):
         out = simulate_training(setup, seed=seed, replica=0, record=True)
+        doc["summary"] = nest(training_metrics(setup, out))
+        ck = setup.checkpoint
+        doc["checkpoint"] = (
+            {"interval_s": _finite(ck.interval_s), "blocking_s": ck.blocking_s, "write_s": ck.write_s,
+             "mode": ck.mode}
+            if ck is not None else None
+        )
         doc["events"] = out.timeline or []
     elif isinstance(setup, PipelineSetup):
-        from simulator.sim.pipeline import pipeline_trace
-
         doc["events"] = pipeline_trace(setup)
     else:
-        from simulator.sim.cluster import cluster_trace
-
-        doc["events"] = cluster_trace(setup, seed=seed, replica=0)
+        trace: list[dict[str, Any]] = []
+        cluster_out = simulate_cluster(setup, seed=seed, replica=0, trace=trace)
+        row = cluster_metrics(cluster_out)
+        summary = nest({k: v for k, v in row.items() if not k.startswith("goodput_bucket.")})
+        summary["goodput_over_time"] = [v for k, v in sorted(row.items()) if k.startswith("goodput_bucket.")]
+        doc["summary"] = summary
+        doc["events"] = trace
     return doc
+
+
+def _finite(value: float) -> float | None:
+    return value if math.isfinite(value) else None

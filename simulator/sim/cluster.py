@@ -29,8 +29,8 @@ import numpy as np
 import simpy
 
 from simulator.sim.cluster_setup import ClusterSetup, JobSpec, cluster_setup
+from simulator.sim.replica import CountingEnvironment, replica_rngs
 from simulator.sim.setup import CauseRate
-from simulator.sim.training import replica_rngs
 from simulator.sim.young_daly import daly_interval_s
 
 __all__ = ["ClusterOutcome", "ClusterSetup", "cluster_setup", "cluster_trace", "simulate_cluster"]
@@ -71,6 +71,7 @@ class ClusterOutcome:
     waits_s: list[float] = field(default_factory=list)
     by_cause: dict[str, int] = field(default_factory=dict)
     goodput_node_s: list[float] = field(default_factory=list)
+    events: int = 0  # SimPy events processed
 
 
 class _Cluster:
@@ -317,7 +318,7 @@ def simulate_cluster(
     failure, repaired) are appended to it as ``{"t_s", "event", ...}``.
     """
     rngs = replica_rngs(seed, replica)
-    env = simpy.Environment()
+    env = CountingEnvironment()
     cluster = _Cluster(env, setup, rngs)
     cluster.trace = trace
     env.process(cluster.scheduler())
@@ -329,6 +330,7 @@ def simulate_cluster(
         env.process(cluster.failures())
     env.run(until=setup.duration_s)
     cluster.finish()
+    cluster.out.events = env.events
     return cluster.out
 
 

@@ -22,18 +22,30 @@ _DURATION = re.compile(r"^\s*([0-9]*\.?[0-9]+(?:[eE][-+]?[0-9]+)?)\s*([a-zA-Z]*)
 # Seconds per unit for the duration suffixes a scenario may use.
 _SECONDS_PER_UNIT: dict[str, float] = {
     "": 1.0,
-    "s": 1.0,
     "sec": 1.0,
     "ms": 1e-3,
+    "s": 1.0,
+    "secs": 1.0,
+    "second": 1.0,
+    "seconds": 1.0,
     "min": 60.0,
     "m": 60.0,
+    "mins": 60.0,
+    "minute": 60.0,
+    "minutes": 60.0,
     "h": 3600.0,
     "hr": 3600.0,
+    "hrs": 3600.0,
+    "hour": 3600.0,
+    "hours": 3600.0,
     "d": 86400.0,
     "day": 86400.0,
     "days": 86400.0,
+    "w": 7 * 86400.0,
+    "week": 7 * 86400.0,
+    "weeks": 7 * 86400.0,
 }
-DURATION_FORMS = "a number of seconds (3600) or a value with a unit: 90s, 10min, 2h, 3d"
+DURATION_FORMS = "a number of seconds (3600) or a value with a unit: 90s, 10min, 2h, 3d, 1w"
 
 
 def parse_seconds(value: Any) -> Any:

@@ -78,9 +78,37 @@ def validate(raw: dict[str, Any], origin: str = "scenario") -> Scenario:
         raise ConfigError(f"{origin}: {describe_error(err, model)}") from None
 
 
+# Scenario keys that may name a model or hardware file instead of a catalog entry.
+FILE_KEYS = ("model", "gpu")
+
+
+def _looks_like_file(text: str) -> bool:
+    return text.endswith((".yaml", ".yml", ".json")) or "/" in text
+
+
+def resolve_relative_files(raw: dict[str, Any], folder: Path) -> dict[str, Any]:
+    """Make ``model``/``gpu`` file names relative to the scenario's folder, as a user expects.
+
+    A name that is not a file there (a catalog name, or a path relative to the
+    current folder) is left as it is.
+    """
+    result = dict(raw)
+    for key in FILE_KEYS:
+        value = result.get(key)
+        if isinstance(value, str) and _looks_like_file(value) and not Path(value).is_absolute():
+            candidate = folder / value
+            if candidate.is_file():
+                result[key] = str(candidate)
+    return result
+
+
 def load_scenario(path: str | Path) -> tuple[dict[str, Any], Scenario]:
-    """Load and validate a scenario file; returns the raw mapping and the model."""
-    raw = read_yaml(Path(path))
+    """Load and validate a scenario file; returns the raw mapping and the model.
+
+    Model and hardware files named in the scenario are looked up next to it first.
+    """
+    path = Path(path)
+    raw = resolve_relative_files(read_yaml(path), path.expanduser().absolute().parent)
     return raw, validate(raw, origin=str(path))
 
 
@@ -217,7 +245,8 @@ def describe_error(err: ValidationError, model: type[BaseModel]) -> str:
     for prefix in ("Value error, ", "Assertion failed, "):
         message = message.removeprefix(prefix)
     given = error.get("input")
-    shown = "" if isinstance(given, dict | list) or given is None else f" (got {given!r})"
+    says_what_it_got = "got " in message  # our own validators already quote the input
+    shown = "" if isinstance(given, dict | list) or given is None or says_what_it_got else f" (got {given!r})"
     if kind in {"greater_than", "greater_than_equal", "less_than", "less_than_equal"}:
         negative = isinstance(given, int | float) and given < 0
         fix = "; negative rates, times and sizes are not allowed" if negative else ""

@@ -33,6 +33,7 @@ def training_metrics(setup: TrainingSetup, out: TrainingOutcome) -> Row:
         "checkpoints": float(out.checkpoints),
         "work_fraction": out.work_fraction,
         "completed": 1.0 if out.completed else 0.0,
+        "simulated_events": float(out.events),
     }
     for cause in setup.causes:
         row[f"by_cause.{cause.name}"] = float(out.by_cause.get(cause.name, 0))
@@ -57,6 +58,7 @@ def cluster_metrics(out: ClusterOutcome) -> Row:
         "completed_jobs": float(out.completed),
         "interruptions.unexpected": float(out.failures),
         "interruptions.jobs_interrupted": float(out.job_interruptions),
+        "simulated_events": float(out.events),
     }
     for name, count in out.by_cause.items():
         row[f"by_cause.{name}"] = float(count)

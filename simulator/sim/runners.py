@@ -105,20 +105,35 @@ class LocalRunner:
 
 
 class DaskRunner:
-    """Run chunks on a Dask distributed cluster at ``address`` (``tcp://HOST:PORT``)."""
+    """Run chunks on a Dask distributed cluster at ``address`` (``tcp://HOST:PORT``).
+
+    Connecting has a hard deadline of ``timeout_s``: the scheduler's handshake is
+    probed first on a private event loop (``asyncio.wait_for``), because a server
+    that accepts the TCP connection but never answers like a Dask scheduler (an
+    HTTP dashboard port, a proxy) would otherwise hang the client or crash it.
+    Every failure to connect, to find a worker, or to run a chunk remotely
+    becomes one :class:`~dcbench.errors.DcbenchError` line.
+    """
 
     def __init__(self, address: str, *, timeout_s: float | None = None):
         timeout_s = DASK_CONNECT_TIMEOUT_S if timeout_s is None else timeout_s
         if "://" not in address:
             raise UsageError(f"--scheduler {address!r}: write the address as tcp://HOST:PORT")
+        self.address = address
+        _probe_scheduler(address, timeout_s)
         from distributed import Client
 
         try:
             self.client = Client(address, timeout=timeout_s, set_as_default=False)
-        except (OSError, TimeoutError) as err:
+        except Exception as err:  # noqa: BLE001 - any failure to connect is one line
+            raise _unreachable(address, timeout_s, err) from None
+        try:
+            self.client.wait_for_workers(1, timeout=timeout_s)
+        except Exception:  # noqa: BLE001
+            self.client.close()
             raise DcbenchError(
-                f"cannot reach the Dask scheduler at {address} within {timeout_s:g} s "
-                f"({err.__class__.__name__}); start it (dask scheduler) or drop --scheduler"
+                f"the Dask scheduler at {address} has no workers (none joined within {timeout_s:g} s); "
+                "start some (dask worker ADDRESS) or drop --scheduler"
             ) from None
         info = self.client.scheduler_info()
         self.workers = max(1, sum(int(w.get("nthreads", 1)) for w in info.get("workers", {}).values()))
@@ -127,11 +142,58 @@ class DaskRunner:
         from distributed import as_completed as dask_completed
 
         futures = self.client.map(run_chunk, list(chunks), pure=False)
-        for future in dask_completed(futures, loop=self.client.loop):
-            yield future.result()
+        try:
+            for future in dask_completed(futures, loop=self.client.loop):
+                yield future.result()
+        except DcbenchError:
+            raise  # a scenario problem found by a replica: its own line
+        except Exception as err:  # noqa: BLE001 - a lost scheduler or a broken worker
+            detail = str(err).splitlines()[0][:200] if str(err) else ""
+            raise DcbenchError(
+                f"the Dask cluster at {self.address} failed while simulating "
+                f"({err.__class__.__name__}{': ' + detail if detail else ''}); check that its workers "
+                "run the same dcbench version, or drop --scheduler"
+            ) from None
 
     def close(self) -> None:
         self.client.close()
+
+
+def _unreachable(address: str, timeout_s: float, err: BaseException) -> DcbenchError:
+    """The one line for a failed connection: unreachable, a bad address, or not Dask."""
+    if isinstance(err, ValueError):  # e.g. an unknown scheme or a malformed address
+        return UsageError(f"--scheduler {address!r}: {err}; write the address as tcp://HOST:PORT")
+    if isinstance(err, OSError | TimeoutError):
+        return DcbenchError(
+            f"cannot reach the Dask scheduler at {address} within {timeout_s:g} s "
+            f"({err.__class__.__name__}); start it (dask scheduler) or drop --scheduler"
+        )
+    return DcbenchError(
+        f"the server at {address} did not answer like a Dask scheduler ({err.__class__.__name__}); "
+        "give the scheduler's address (tcp://HOST:8786 by default, not the dashboard port)"
+    )
+
+
+def _probe_scheduler(address: str, timeout_s: float) -> None:
+    """Open and close one comm to ``address`` (with distributed's handshake) within ``timeout_s``."""
+    import asyncio
+
+    from distributed.comm import connect
+
+    async def handshake() -> None:
+        comm = await connect(address, timeout=timeout_s)
+        await comm.close()
+
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        pass  # no loop running here (the CLI): probe on a private one
+    else:
+        return  # called from async code (a notebook): leave it to the client's own timeout
+    try:
+        asyncio.run(asyncio.wait_for(handshake(), timeout_s))
+    except Exception as err:  # noqa: BLE001 - refused, timed out, not a Dask scheduler, bad host
+        raise _unreachable(address, timeout_s, err) from None
 
 
 def run_all(

@@ -31,6 +31,7 @@ import numpy as np
 import simpy
 
 from dcbench.errors import InfeasibleError
+from simulator.sim.replica import CountingEnvironment, replica_rngs
 from simulator.sim.setup import MAX_SLOWDOWN, CauseRate, TrainingSetup
 
 
@@ -53,22 +54,13 @@ class TrainingOutcome:
     planned: int = 0
     checkpoints: int = 0  # checkpoints that became safe
     by_cause: dict[str, int] = field(default_factory=dict)
+    events: int = 0  # SimPy events processed (does not grow with GPUs or steps)
     timeline: list[dict[str, Any]] | None = None
 
     @property
     def effective_training_time_fraction(self) -> float:
         """Useful training time over wall time (the Llama 3 paper's "effective training time")."""
         return self.useful_s / self.wall_s if self.wall_s > 0 else 1.0
-
-
-def replica_rngs(seed: int, replica: int, streams: int = 4) -> list[np.random.Generator]:
-    """Independent generators for one replica, from (seed, replica) via SeedSequence.
-
-    The same (seed, replica) always gives the same streams, so replicas are
-    reproducible, and sweep points share failure draws (common random numbers).
-    """
-    root = np.random.SeedSequence(entropy=seed, spawn_key=(replica,))
-    return [np.random.Generator(np.random.PCG64(s)) for s in root.spawn(streams)]
 
 
 class _Job:
@@ -91,6 +83,7 @@ class _Job:
         self.run_checkpoints = 0
         # down phase state
         self.mark = 0.0  # start of the not-yet-accounted part of the down phase
+        self.down_start = 0.0  # when the current down phase began
         self.down_until = 0.0
         self.maint_until = -math.inf
         self.save_until: float | None = None
@@ -105,7 +98,7 @@ class _Job:
     # -- helpers -------------------------------------------------------------
     def log(self, event: str, **details: Any) -> None:
         if self.out.timeline is not None:
-            self.out.timeline.append({"t_s": self.env.now, "event": event, **details})
+            self.out.timeline.append({"t_s": float(self.env.now), "event": event, **details})
 
     def start_run(self) -> None:
         setup = self.setup
@@ -141,8 +134,11 @@ class _Job:
             safe = n if rem >= ck.durable_after_s else max(n - 1, 0)
             if self.out.timeline is not None:
                 for j in range(1, safe + 1):
-                    t = self.run_start + j * cycle + ck.durable_after_s
-                    self.out.timeline.append({"t_s": t, "event": "checkpoint"})
+                    stop = self.run_start + j * cycle - ck.blocking_s  # training stops for it
+                    self.out.timeline.append(
+                        {"t_s": stop + ck.blocking_s + ck.durable_after_s, "event": "checkpoint",
+                         "started_s": stop}
+                    )
         else:
             trained, stalled, safe = elapsed, 0.0, 0
         saved = safe * (ck.interval_s if ck is not None else 0.0)
@@ -194,6 +190,7 @@ class _Job:
         now = self.env.now
         unsaved = self.settle_run(now - self.run_start)
         self.phase = "down"
+        self.down_start = now
         self.mark = now
         maint = self.setup.maintenance
         if what == "failure":
@@ -252,7 +249,7 @@ class _Job:
         self.out.checkpoint_s += write_s
         self.keep(self.pending_save_s)
         self.out.checkpoints += 1
-        self.log("checkpoint")
+        self.log("checkpoint", started_s=self.env.now - write_s)
         self.pending_save_s = 0.0
         self.save_until = None
         self.mark = self.env.now
@@ -297,7 +294,7 @@ class _Job:
                     if self.down_until > env.now:
                         yield env.timeout(self.down_until - env.now)
                     self.allocate_down()
-                    self.log("resume")
+                    self.log("resume", down_s=env.now - self.down_start)
                     break
                 except simpy.Interrupt as intr:
                     if get is not None:
@@ -358,7 +355,7 @@ def simulate_training(setup: TrainingSetup, *, seed: int, replica: int, record: 
     of events (start, checkpoint, failure, maintenance, resume, complete, window_end).
     """
     rngs = replica_rngs(seed, replica)
-    env = simpy.Environment()
+    env = CountingEnvironment()
     job = _Job(env, setup, rngs, record)
     if setup.causes:
         env.process(_failure_process(env, job, setup.causes, rngs[0]))
@@ -376,6 +373,7 @@ def simulate_training(setup: TrainingSetup, *, seed: int, replica: int, record: 
     if not job.finished:
         job.finish_window()
     out.wall_s = env.now
+    out.events = env.events
     out.completed = job.finished
     work_done = job.work_total_s - job.work_left_s
     out.work_fraction = work_done / job.work_total_s if job.work_total_s > 0 else 1.0

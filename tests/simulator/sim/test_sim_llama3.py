@@ -49,6 +49,13 @@ def test_preset_interruptions_are_consistent_with_the_paper(llama3_setup: Traini
     # the mean within 4 standard errors of 419 (Poisson: sd = sqrt(419))
     assert abs(unexpected.mean() - PUBLISHED_UNEXPECTED) < 4 * math.sqrt(PUBLISHED_UNEXPECTED / REPLICAS)
     assert abs(planned.mean() - PUBLISHED_PLANNED) < 4 * math.sqrt(PUBLISHED_PLANNED / REPLICAS)
+    # the spread is Poisson: the sample variance over 40 replicas, x 39 / 419, is chi-square
+    # with 39 degrees of freedom; its 0.1% and 99.9% points by Wilson-Hilferty,
+    # k (1 - 2/9k +- 3.09 sqrt(2/9k))^3, are about 17.2 and 72.1
+    k = REPLICAS - 1
+    low, high = (k * (1 - 2 / (9 * k) + z * math.sqrt(2 / (9 * k))) ** 3 for z in (-3.09, 3.09))
+    dispersion = unexpected.var(ddof=1) * k / PUBLISHED_UNEXPECTED
+    assert low < dispersion < high, (dispersion, low, high)
     # faulty GPUs are the largest cause, as in Table 5 (148 of 419)
     faulty = np.mean([o.by_cause.get("faulty_gpu", 0) for o in outcomes])
     assert abs(faulty - 148) < 4 * math.sqrt(148 / REPLICAS)

@@ -121,3 +121,15 @@ def test_sweeps_parse_and_validate(tmp_path: Path) -> None:
         prepare(raw, sweeps=[("checkpoint.intervl_s", [1])])
     with pytest.raises(ConfigError, match="'stragglers' is off"):
         prepare(raw, sweeps=[("stragglers.cv", [0.01])])
+
+
+def test_hardware_files_are_found_next_to_the_scenario(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    folder = tmp_path / "scenarios"
+    folder.mkdir()
+    (folder / "my-gpu.yaml").write_text("base: h100-sxm5-80gb\nname: h100-4way\ngpus_per_node: 4\n")
+    (folder / "job.yaml").write_text(MINIMAL.replace("gpu: h100-sxm5-80gb", "gpu: my-gpu.yaml"))
+    monkeypatch.chdir(tmp_path)  # not the scenario's folder
+    raw, _ = load_scenario("scenarios/job.yaml")
+    assert raw["gpu"] == str(folder / "my-gpu.yaml")
+    setup = prepare(raw).points[0].setup
+    assert isinstance(setup, TrainingSetup) and setup.job.gpus_per_node == 4

@@ -90,3 +90,19 @@ def test_the_planner_can_give_the_iteration() -> None:
     assert out.iteration_s == pytest.approx(setup.planner_step_time_s, rel=0.1)
     with pytest.raises(ConfigError, match="drop forward_s"):
         _scenario(model="llama3-70b", gpu="h100-sxm5-80gb", gpus=1024, forward_s=1.0)
+
+
+def _notes(**fields: object) -> list[str]:
+    from simulator.sim.campaign import prepare, run_campaign
+    from simulator.sim.runners import InlineRunner
+
+    doc = run_campaign(prepare({"kind": "pipeline", **fields}), replicas=1, seed=0, runner=InlineRunner())
+    return list(doc["notes"])
+
+
+def test_the_output_says_where_the_closed_form_disagrees_and_why() -> None:
+    assert _notes(stages=8, microbatches=16, forward_s=0.01) == ["closed form and simulation agree within 1%"]
+    (note,) = _notes(stages=8, microbatches=16, forward_s=0.01, p2p_s=0.003)
+    assert note.startswith("closed form") and "underestimates" in note and "point-to-point" in note
+    (note,) = _notes(stages=8, microbatches=16, forward_s=[0.01] * 7 + [0.03])
+    assert "overestimates" in note and "slowest stage" in note

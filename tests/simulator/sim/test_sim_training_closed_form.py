@@ -30,13 +30,55 @@ def test_mean_wall_time_matches_daly(interval_s: float) -> None:
     assert abs(mean - expected) < 4 * stderr, (mean, expected, stderr)
 
 
+def test_failures_during_restarts_start_them_over() -> None:
+    # R = M/2: a restart is hit with probability 1 - e^(-1/2) = 39%, so Daly's e^(R/M) = 1.65
+    # factor matters; an engine that let restarts finish would come out ~25% too fast
+    restart_s, interval_s = 1800.0, 700.0
+    s = setup(compute_s=WORK_S / 2, mtbf_s=M, restart_s=restart_s, checkpoint=blocking(interval_s, C))
+    outcomes = run(s, REPLICAS, seed=21)
+    mean, stderr = mean_and_stderr([o.wall_s for o in outcomes])
+    expected = expected_job_wall_s(
+        total_work_s=WORK_S / 2, interval_s=interval_s, checkpoint_s=C, mtbf_s=M, restart_s=restart_s
+    )
+    assert abs(mean - expected) < 4 * stderr, (mean, expected, stderr)
+    # a restart is at most R long per failure, and shorter only when a failure cut it
+    for o in outcomes:
+        assert o.restart_s <= restart_s * o.unexpected + 1e-6
+
+
 def test_efficiency_matches_daly_for_a_long_job() -> None:
+    # efficiency = W / mean(wall) for a job of W compute seconds; its standard error
+    # by the delta method is efficiency x stderr(wall) / mean(wall). The last segment
+    # (no checkpoint after it) moves the long-run value by ~1e-5 here, far below that.
     interval_s = 600.0
-    s = setup(compute_s=10 * WORK_S, mtbf_s=M, restart_s=R, checkpoint=blocking(interval_s, C))
+    work_s = 10 * WORK_S
+    s = setup(compute_s=work_s, mtbf_s=M, restart_s=R, checkpoint=blocking(interval_s, C))
     outcomes = run(s, 40, seed=3)
-    efficiency = sum(o.useful_s for o in outcomes) / sum(o.wall_s for o in outcomes)
+    assert all(o.useful_s == pytest.approx(work_s) for o in outcomes)
+    mean_wall, stderr_wall = mean_and_stderr([o.wall_s for o in outcomes])
+    efficiency = work_s / mean_wall
+    stderr = efficiency * stderr_wall / mean_wall
     closed = expected_efficiency(interval_s=interval_s, checkpoint_s=C, mtbf_s=M, restart_s=R)
-    assert efficiency == pytest.approx(closed, abs=0.01)
+    assert abs(efficiency - closed) < 4 * stderr, (efficiency, closed, stderr)
+
+
+def test_a_failure_during_a_checkpoint_write_loses_the_whole_interval() -> None:
+    # M >> tau + C: failures fall uniformly over the cycle of tau training + C writing.
+    # In training (share tau/(tau+C)) they lose U(0, tau), tau/2 on average; during the
+    # write (share C/(tau+C)) the checkpoint is not safe yet, so they lose all tau.
+    # Mean lost work per failure: (tau^2/2 + C tau) / (tau + C) = 450 s for tau = C = 600 s
+    # (300 s if a write in progress counted as safe).
+    tau, write_s = 600.0, 600.0
+    s = setup(compute_s=4 * WORK_S, mtbf_s=100_000.0, restart_s=0.0, checkpoint=blocking(tau, write_s))
+    outcomes = run(s, 60, seed=13)
+    failures = sum(o.unexpected for o in outcomes)
+    lost_per_failure = sum(o.lost_work_s for o in outcomes) / failures
+    # U(0, tau) has sd tau/sqrt(12); the mixture's sd is below tau/2: 4 sd / sqrt(n) bounds it
+    assert abs(lost_per_failure - 450.0) < 4 * (tau / 2) / failures**0.5, (lost_per_failure, failures)
+    # the cut writes are checkpoint overhead: 9 writes per 10 cycles, plus the cut ones
+    for o in outcomes:
+        written = o.checkpoints * write_s
+        assert written - 1e-6 <= o.checkpoint_s <= written + o.unexpected * write_s + 1e-6
 
 
 def test_simulated_best_interval_is_near_young_daly() -> None:
