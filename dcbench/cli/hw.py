@@ -9,22 +9,18 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from dcbench.cli.options import add_json_option, print_json
+from dcbench.cli.options import add_catalog_verb, print_json
+from dcbench.cli.plan_view import catalog_table
 
 
 def register(subparsers: Any) -> None:
     """Add the ``hw`` verb with ``list`` and ``show``."""
-    parser = subparsers.add_parser(
-        "hw", help="list or show accelerators", description="Accelerators the planner knows, with sources."
+    add_catalog_verb(
+        subparsers, "hw", help="list or show accelerators",
+        description="Accelerators the planner knows, with sources.",
+        list_help="list catalog accelerators",
+        show_help="show one accelerator (name, alias or YAML file)", run=run,
     )
-    actions = parser.add_subparsers(dest="action", metavar="ACTION", parser_class=type(parser))
-    lister = actions.add_parser("list", help="list catalog accelerators")
-    add_json_option(lister)
-    shower = actions.add_parser("show", help="show one accelerator (name, alias or YAML file)")
-    shower.add_argument("name", metavar="NAME|FILE")
-    add_json_option(shower)
-    add_json_option(parser)
-    parser.set_defaults(func=run)
 
 
 def hardware_dict(spec: Any) -> dict[str, Any]:
@@ -38,16 +34,6 @@ def hardware_dict(spec: Any) -> dict[str, Any]:
 WIDE = 110  # columns from which `hw list` also shows aliases, GPUs per node and network
 
 
-def _table(title: str) -> Any:
-    from rich import box
-    from rich.table import Table
-
-    return Table(
-        title=title, title_justify="left", box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False,
-        padding=(0, 1), collapse_padding=True,
-    )
-
-
 def _show(spec: Any) -> None:
     from rich.console import Console
 
@@ -56,7 +42,7 @@ def _show(spec: Any) -> None:
     console = Console(highlight=False)
     aliases = f" · aliases: {', '.join(spec.aliases)}" if spec.aliases else ""
     console.print(f"[bold]{spec.name}[/] ({spec.vendor or 'vendor unknown'}){aliases}")
-    figures = _table("figures")
+    figures = catalog_table("figures")
     for column in ("figure", "value", "source"):
         figures.add_column(column, no_wrap=column != "source", overflow="fold")
     rows: list[tuple[str, str]] = [
@@ -78,7 +64,7 @@ def _show(spec: Any) -> None:
     status = "calibrated on this GPU" if eff.calibrated else "NOT calibrated on this GPU"
     console.print()
     console.print(f"[bold]roofline efficiency[/]: {status}; {eff.source or 'no source given'}")
-    fractions = _table("")
+    fractions = catalog_table("")
     fractions.add_column("fraction", no_wrap=True)
     fractions.add_column("value", justify="right", no_wrap=True)
     for key, value in eff.model_dump().items():
@@ -108,7 +94,7 @@ def run(args: argparse.Namespace) -> int:
 
     console = Console(highlight=False)
     wide = console.width >= WIDE
-    table = _table("dcbench accelerator catalog")
+    table = catalog_table("dcbench accelerator catalog")
     columns = ["name", "bf16 peak", "HBM", "HBM B/W", "node link", "TDP", "calibrated"]
     if wide:
         columns += ["GPUs/node", "network"]

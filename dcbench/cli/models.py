@@ -9,22 +9,17 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from dcbench.cli.options import add_json_option, print_json
+from dcbench.cli.options import add_catalog_verb, print_json
 
 
 def register(subparsers: Any) -> None:
     """Add the ``models`` verb with ``list`` and ``show``."""
-    parser = subparsers.add_parser(
-        "models", help="list or show model architectures", description="Model architectures the planner knows."
+    add_catalog_verb(
+        subparsers, "models", help="list or show model architectures",
+        description="Model architectures the planner knows.",
+        list_help="list catalog models",
+        show_help="show one model (catalog name or YAML/JSON file)", run=run,
     )
-    actions = parser.add_subparsers(dest="action", metavar="ACTION", parser_class=type(parser))
-    lister = actions.add_parser("list", help="list catalog models")
-    add_json_option(lister)
-    shower = actions.add_parser("show", help="show one model (catalog name or YAML/JSON file)")
-    shower.add_argument("name", metavar="NAME|FILE")
-    add_json_option(shower)
-    add_json_option(parser)
-    parser.set_defaults(func=run)
 
 
 def model_dict(model: Any) -> dict[str, Any]:

@@ -67,3 +67,19 @@ def print_json(obj: Any, *, indent: int | None = 2) -> None:
 def progress_enabled(args: argparse.Namespace) -> bool:
     """Whether to draw progress bars: only on a terminal's stderr and never with --json."""
     return not getattr(args, "json", False) and sys.stderr.isatty()
+
+
+def add_catalog_verb(
+    subparsers: Any, name: str, *, help: str, description: str, list_help: str, show_help: str,
+    run: Any,
+) -> None:
+    """Add a catalog verb with ``list`` (the default) and ``show NAME|FILE``, each taking ``--json``."""
+    parser = subparsers.add_parser(name, help=help, description=description)
+    actions = parser.add_subparsers(dest="action", metavar="ACTION", parser_class=type(parser))
+    lister = actions.add_parser("list", help=list_help)
+    add_json_option(lister)
+    shower = actions.add_parser("show", help=show_help)
+    shower.add_argument("name", metavar="NAME|FILE")
+    add_json_option(shower)
+    add_json_option(parser)
+    parser.set_defaults(func=run)

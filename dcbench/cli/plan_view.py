@@ -47,7 +47,7 @@ def step_parts(breakdown: Any, step_time_s: float) -> str:
     return " · ".join(f"{name} {pct(v)}" for v, name in visible) or "compute 100.0%"
 
 
-def _table(title: str) -> Table:
+def catalog_table(title: str) -> Table:
     """A borderless table with a rule under its header and one space between columns."""
     return Table(
         title=title, title_justify="left", box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False,
@@ -109,7 +109,7 @@ def _summary(r: Any, width: int) -> Table:
 
 def _memory(r: Any) -> Table:
     mem = r.memory_per_gpu_bytes
-    table = _table("memory per GPU")
+    table = catalog_table("memory per GPU")
     names = ("weights", "grads", "optimizer", "activations", "overhead", "total", "usable")
     values = (mem.weights, mem.gradients, mem.optimizer, mem.activations, mem.overhead, mem.total, mem.usable)
     for name in names:
@@ -138,7 +138,7 @@ def _sizing(r: Any, width: int) -> Table:
 
 def _candidates(r: Any, width: int) -> Table:
     wide = width >= WIDE
-    table = _table(f"top {len(r.candidates)} layouts on {r.gpus:,} GPUs")
+    table = catalog_table(f"top {len(r.candidates)} layouts on {r.gpus:,} GPUs")
     table.add_column("#", justify="right", no_wrap=True)
     table.add_column("layout", no_wrap=True)
     for name in ("step", "MFU", "time", "memory"):
