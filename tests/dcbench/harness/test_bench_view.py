@@ -64,8 +64,10 @@ def _summary(workload: str, **overrides: Any) -> dict[str, Any]:
     return base
 
 
-def _run_on_terminal(code: str, stdin: str, columns: int) -> str:
-    """Run ``code`` with stdout on a pseudo-terminal ``columns`` wide; return what it printed."""
+def _with_terminal(argv: list[str], *, on: str, columns: int = 80, stdin: str | None = None,
+                   env: dict[str, str] | None = None) -> tuple[subprocess.CompletedProcess[str], str]:
+    """Run ``argv`` with its ``on`` stream ("stdout" or "stderr") on a pseudo-terminal ``columns``
+    wide and the other stream piped; return the finished process and what the terminal showed."""
     master, slave = os.openpty()
     fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 24, columns, 0, 0))
     chunks: list[bytes] = []
@@ -82,14 +84,22 @@ def _run_on_terminal(code: str, stdin: str, columns: int) -> str:
 
     reader = threading.Thread(target=drain, daemon=True)
     reader.start()
-    env = {k: v for k, v in os.environ.items() if k not in ("COLUMNS", "LINES")}
-    proc = subprocess.run([sys.executable, "-c", code], input=stdin, stdout=slave, stderr=subprocess.PIPE,
-                          text=True, env={**env, "TERM": "dumb", "NO_COLOR": "1"}, timeout=60)
+    streams = {"stdout": slave, "stderr": subprocess.PIPE} if on == "stdout" else {
+        "stdout": subprocess.PIPE, "stderr": slave}
+    proc = subprocess.run(argv, input=stdin, text=True, env=env, timeout=300, **streams)  # type: ignore[call-overload]
     os.close(slave)
     reader.join(timeout=10)
     os.close(master)
+    return proc, b"".join(chunks).decode(errors="replace").replace("\r\n", "\n")
+
+
+def _run_on_terminal(code: str, stdin: str, columns: int) -> str:
+    """Run ``code`` with stdout on a pseudo-terminal ``columns`` wide; return what it printed."""
+    env = {k: v for k, v in os.environ.items() if k not in ("COLUMNS", "LINES")}
+    proc, terminal = _with_terminal([sys.executable, "-c", code], on="stdout", columns=columns, stdin=stdin,
+                                    env={**env, "TERM": "dumb", "NO_COLOR": "1"})
     assert proc.returncode == 0, proc.stderr
-    return b"".join(chunks).decode().replace("\r\n", "\n")
+    return terminal
 
 
 PRINT = "import json, sys; from dcbench.cli.bench_view import print_summaries; print_summaries(json.load(sys.stdin))"
@@ -125,30 +135,12 @@ def test_columns_nobody_measured_are_left_out() -> None:
 
 def _bench_on_terminal(tmp_path: Path, *extra: str) -> tuple[str, str, int]:
     """Run ``dcbench bench mlp`` with stderr on a pseudo-terminal; return (stdout, terminal, exit code)."""
-    master, slave = os.openpty()
-    chunks: list[bytes] = []
-
-    def drain() -> None:
-        while True:
-            try:
-                chunk = os.read(master, 4096)
-            except OSError:
-                return
-            if not chunk:
-                return
-            chunks.append(chunk)
-
-    reader = threading.Thread(target=drain, daemon=True)
-    reader.start()
-    proc = subprocess.run(
+    proc, terminal = _with_terminal(
         [sys.executable, "-m", "dcbench", "bench", "mlp", "--steps", "3", "--warmup", "1",
          "--store", str(tmp_path / "r.db"), *extra],
-        stdout=subprocess.PIPE, stderr=slave, text=True, timeout=300,
+        on="stderr",
     )
-    os.close(slave)
-    reader.join(timeout=10)
-    os.close(master)
-    return proc.stdout, b"".join(chunks).decode(errors="replace"), proc.returncode
+    return proc.stdout, terminal, proc.returncode
 
 
 def test_a_progress_bar_is_drawn_on_a_terminal(tmp_path: Path) -> None:

@@ -76,3 +76,18 @@ def mean_and_stderr(values: Sequence[float]) -> tuple[float, float]:
 
 def accounted_s(o: TrainingOutcome) -> float:
     return o.useful_s + o.checkpoint_s + o.lost_work_s + o.restart_s + o.maintenance_s
+
+
+# The minimal scenario form, verbatim from issue 4, section 1.
+MINIMAL = """\
+kind: training
+model: llama3-8b
+tokens: 1e12
+gpu: h100-sxm5-80gb
+gpus: 1024
+failures: {mtbf_s: 36000}
+checkpoint: {interval_s: 3600, write_s: 300}
+restart_s: 600
+stragglers: off
+maintenance: off
+"""

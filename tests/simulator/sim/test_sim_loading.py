@@ -5,26 +5,13 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from simtest_helpers import MINIMAL
 
 from dcbench.errors import ConfigError, NotFoundError
 from simulator.sim.campaign import prepare
 from simulator.sim.loading import list_presets, load_preset, load_scenario, parse_sweep, validate
 from simulator.sim.scenario import TrainingScenario
 from simulator.sim.setup import TrainingSetup
-
-# The minimal form, verbatim from the issue text.
-MINIMAL = """\
-kind: training
-model: llama3-8b
-tokens: 1e12
-gpu: h100-sxm5-80gb
-gpus: 1024
-failures: {mtbf_s: 36000}
-checkpoint: {interval_s: 3600, write_s: 300}
-restart_s: 600
-stragglers: off
-maintenance: off
-"""
 
 
 def _write(tmp_path: Path, text: str) -> Path:

@@ -19,19 +19,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-
-MINIMAL = """\
-kind: training
-model: llama3-8b
-tokens: 1e12
-gpu: h100-sxm5-80gb
-gpus: 1024
-failures: {mtbf_s: 36000}
-checkpoint: {interval_s: 3600, write_s: 300}
-restart_s: 600
-stragglers: off
-maintenance: off
-"""
+from simtest_helpers import MINIMAL
 
 
 def _dcbench(*args: str, cwd: Path, timeout: float = 120) -> subprocess.CompletedProcess[str]:
