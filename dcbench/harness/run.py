@@ -169,8 +169,7 @@ def measure(
     """
     from dcbench.telemetry import Sampler, summarize
 
-    config.validate()
-    validate_names(config)
+    check_config(config, scan_images=False)  # the image folder is scanned when the workload is built
     device = resolve_device(config.device)
     run = RunMeasurements(
         config=config.with_device(device),
